@@ -1,0 +1,113 @@
+/**
+ * Small readers shared by every parser: they turn one field of a sample into a
+ * typed value or a reason the sample is rejected. A reader never throws; it
+ * returns a `Problem` that the parser turns into a Rejection.
+ */
+import { parseHaeDate, type ParsedDate } from './dates.js';
+import type { ParseContext, ValidationCategory } from './records.js';
+
+export class Problem {
+  constructor(
+    readonly category: ValidationCategory,
+    readonly reason: string,
+  ) {}
+}
+
+export type Read<T> = T | Problem;
+
+export function isProblem(value: unknown): value is Problem {
+  return value instanceof Problem;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A `source` as sent: a string kept exactly (U+2019, U+00A0 and `|` included),
+ * an object identified by its `name`, or '' when absent.
+ */
+export function readSource(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (isObject(value) && typeof value.name === 'string') return value.name;
+  return '';
+}
+
+/** A finite number; numeric strings are accepted because some builds quote them. */
+export function readNumber(sample: Record<string, unknown>, field: string): Read<number> {
+  const value = sample[field];
+  if (value === undefined || value === null) return new Problem('missing_field', `${field} is missing`);
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number') return new Problem('format', `${field} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(number)) return new Problem('format', `${field} must be a finite number`);
+  return number;
+}
+
+/** Like readNumber, but an absent field is null rather than a problem. */
+export function readOptionalNumber(sample: Record<string, unknown>, field: string): Read<number | null> {
+  const value = sample[field];
+  return value === undefined || value === null ? null : readNumber(sample, field);
+}
+
+export function readNonNegative(sample: Record<string, unknown>, field: string): Read<number> {
+  const value = readNumber(sample, field);
+  if (isProblem(value)) return value;
+  return value < 0 ? new Problem('range', `${field} must not be negative, got ${value}`) : value;
+}
+
+export function readInRange(
+  sample: Record<string, unknown>,
+  field: string,
+  range: { min: number; max: number },
+  label = field,
+): Read<number> {
+  const value = readNumber(sample, field);
+  if (isProblem(value)) return value;
+  if (value < range.min || value > range.max) {
+    return new Problem('range', `${label} ${value} is outside the allowed range ${range.min}-${range.max}`);
+  }
+  return value;
+}
+
+/** A date that must be present, parseable and inside the configured window. */
+export function readTime(sample: Record<string, unknown>, field: string, ctx: ParseContext): Read<ParsedDate> {
+  const value = sample[field];
+  if (value === undefined || value === null || value === '') return new Problem('missing_field', `${field} is missing`);
+  const parsed = parseHaeDate(value);
+  if (!parsed) return new Problem('format', `${field} ${JSON.stringify(value)} is not a date this server understands`);
+  return checkTimeWindow(parsed, field, ctx);
+}
+
+export function readOptionalTime(
+  sample: Record<string, unknown>,
+  field: string,
+  ctx: ParseContext,
+): Read<ParsedDate | null> {
+  const value = sample[field];
+  return value === undefined || value === null || value === '' ? null : readTime(sample, field, ctx);
+}
+
+export function checkTimeWindow(parsed: ParsedDate, field: string, ctx: ParseContext): Read<ParsedDate> {
+  const ms = parsed.instant.getTime();
+  if (ms < ctx.limits.minDate.getTime()) {
+    return new Problem('time', `${field} ${parsed.instant.toISOString()} is before ${ctx.limits.minDate.toISOString()}`);
+  }
+  const latest = ctx.now.getTime() + ctx.limits.maxFutureHours * 3_600_000;
+  if (ms > latest) {
+    return new Problem('time', `${field} ${parsed.instant.toISOString()} is more than ${ctx.limits.maxFutureHours} h in the future`);
+  }
+  return parsed;
+}
+
+/** End not before start; a missing end equals the start. */
+export function checkOrder(start: Date, end: Date | null): Read<Date> {
+  if (end === null) return start;
+  return end.getTime() < start.getTime()
+    ? new Problem('time', `end ${end.toISOString()} is before start ${start.toISOString()}`)
+    : end;
+}
+
+export function readOptionalString(sample: Record<string, unknown>, field: string): string | null {
+  const value = sample[field];
+  return typeof value === 'string' ? value : null;
+}
