@@ -1,0 +1,115 @@
+/**
+ * The only module that reads the environment. `loadConfig` turns a source of
+ * strings (process.env after .env by default) into a typed, frozen Config, and
+ * reports every bad variable at once.
+ */
+import dotenv from 'dotenv';
+import type { z } from 'zod';
+import type { ValidationLimits } from '../ingest/records.js';
+import { SETTINGS, type SettingName } from './schema.js';
+
+type Raw = { [K in SettingName]: z.output<(typeof SETTINGS)[K]['schema']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type EnvSource = Record<string, string | undefined>;
+
+/** process.env with .env applied underneath it (real environment variables win). */
+export function readEnvironment(): EnvSource {
+  dotenv.config({ quiet: true });
+  return process.env;
+}
+
+export function loadConfig(source: EnvSource = readEnvironment()): Config {
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    const given = source[name]?.trim();
+    // An empty variable counts as unset.
+    const value = given === undefined || given === '' ? ('default' in setting ? setting.default : undefined) : given;
+    const result = setting.schema.safeParse(value);
+    if (result.success) raw[name] = result.data;
+    else problems.push(`${name}=${JSON.stringify(given ?? '')}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length === 0) problems.push(...crossChecks(raw as Raw));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(shape(raw as Raw));
+}
+
+function crossChecks(raw: Raw): string[] {
+  const problems: string[] = [];
+  const pairs: [SettingName, SettingName][] = [
+    ['VALIDATION_HEART_RATE_MIN', 'VALIDATION_HEART_RATE_MAX'],
+    ['VALIDATION_BP_SYSTOLIC_MIN', 'VALIDATION_BP_SYSTOLIC_MAX'],
+    ['VALIDATION_BP_DIASTOLIC_MIN', 'VALIDATION_BP_DIASTOLIC_MAX'],
+    ['VALIDATION_PULSE_MIN', 'VALIDATION_PULSE_MAX'],
+    ['BATCH_INITIAL_BACKOFF_MS', 'BATCH_MAX_BACKOFF_MS'],
+  ];
+  for (const [low, high] of pairs) {
+    if ((raw[low] as number) > (raw[high] as number)) problems.push(`${low} (${raw[low]}) must not exceed ${high} (${raw[high]})`);
+  }
+  if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
+  return problems;
+}
+
+function shape(raw: Raw) {
+  const limits: ValidationLimits = {
+    heartRate: { min: raw.VALIDATION_HEART_RATE_MIN, max: raw.VALIDATION_HEART_RATE_MAX },
+    systolic: { min: raw.VALIDATION_BP_SYSTOLIC_MIN, max: raw.VALIDATION_BP_SYSTOLIC_MAX },
+    diastolic: { min: raw.VALIDATION_BP_DIASTOLIC_MIN, max: raw.VALIDATION_BP_DIASTOLIC_MAX },
+    pulse: { min: raw.VALIDATION_PULSE_MIN, max: raw.VALIDATION_PULSE_MAX },
+    minDate: new Date(`${raw.VALIDATION_MIN_DATE}T00:00:00Z`),
+    maxFutureHours: raw.VALIDATION_MAX_FUTURE_HOURS,
+  };
+  return {
+    env: raw.NODE_ENV,
+    http: { host: raw.HOST, port: raw.PORT },
+    log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY },
+    database: {
+      url: raw.DATABASE_URL,
+      dataDir: raw.DATA_DIR,
+      poolSize: raw.DATABASE_POOL_SIZE,
+      connectTimeoutMs: raw.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: raw.DATABASE_STATEMENT_TIMEOUT_MS,
+      migrateOnStart: raw.MIGRATE_ON_START,
+    },
+    redisUrl: raw.REDIS_URL,
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    auth: {
+      adminApiKey: raw.ADMIN_API_KEY,
+      adminEmail: raw.ADMIN_EMAIL,
+      pepper: raw.API_KEY_PEPPER,
+      cacheSeconds: raw.API_KEY_CACHE_SECONDS,
+      argon2: { memoryCost: raw.ARGON2_MEMORY_KIB, timeCost: raw.ARGON2_ITERATIONS, parallelism: raw.ARGON2_PARALLELISM },
+    },
+    ingest: {
+      maxPayloadBytes: raw.MAX_PAYLOAD_MB * 1024 * 1024,
+      syncBudgetMs: raw.INGEST_SYNC_BUDGET_MS,
+      workers: raw.INGEST_WORKERS,
+      pollIntervalMs: raw.INGEST_POLL_INTERVAL_MS,
+      leaseSeconds: raw.INGEST_LEASE_SECONDS,
+      limits,
+    },
+    batch: {
+      chunkSize: raw.BATCH_CHUNK_SIZE,
+      maxRetries: raw.BATCH_MAX_RETRIES,
+      initialBackoffMs: raw.BATCH_INITIAL_BACKOFF_MS,
+      maxBackoffMs: raw.BATCH_MAX_BACKOFF_MS,
+    },
+  };
+}
+
+export type Config = ReturnType<typeof shape>;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

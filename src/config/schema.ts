@@ -1,0 +1,81 @@
+/**
+ * Every setting the server reads, declared once: its type, default and one line
+ * on what it does. The `.env.example` file and docs/operations.md are generated
+ * from this list (npm run cli -- config-reference), so they cannot drift.
+ */
+import { z } from 'zod';
+
+/** Outer limits held by CHECK constraints in the schema; configuration may narrow them, never widen. */
+export const FIXED_LIMITS = {
+  heartRate: { min: 1, max: 400 },
+  systolic: { min: 20, max: 400 },
+  diastolic: { min: 10, max: 300 },
+  pulse: { min: 1, max: 400 },
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+export interface Setting {
+  schema: z.ZodType;
+  default?: string;
+  doc: string;
+}
+
+/** name → schema (applied to the raw string), default (as a string) and documentation. */
+export const SETTINGS = {
+  NODE_ENV: { schema: z.enum(['development', 'production', 'test']), default: 'development', doc: 'production forbids a CORS wildcard and pretty logs; nothing else changes.' },
+  HOST: { schema: z.string().min(1), default: '0.0.0.0', doc: 'Address the HTTP server listens on.' },
+  PORT: { schema: int(0, 65535), default: '3000', doc: 'TCP port the HTTP server listens on (0 picks a free port).' },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Minimum level written to the log.' },
+  LOG_PRETTY: { schema: flag, default: 'false', doc: 'Human-readable logs on a terminal instead of JSON lines (never in production).' },
+
+  DATABASE_URL: { schema: url(['postgres:', 'postgresql:']).optional(), doc: 'PostgreSQL 15+ connection string. Unset: an embedded PostgreSQL (PGlite) in DATA_DIR.' },
+  DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'Folder of the embedded database and its lock file (used only without DATABASE_URL).' },
+  DATABASE_POOL_SIZE: { schema: int(1, 200), default: '10', doc: 'Maximum PostgreSQL connections held by this process.' },
+  DATABASE_CONNECT_TIMEOUT_MS: { schema: int(100, 600_000), default: '5000', doc: 'How long to wait for a new PostgreSQL connection.' },
+  DATABASE_STATEMENT_TIMEOUT_MS: { schema: int(0, 86_400_000), default: '120000', doc: 'PostgreSQL statement_timeout for every statement (0 = none).' },
+  MIGRATE_ON_START: { schema: flag, default: 'true', doc: 'Apply pending migrations when the server starts.' },
+
+  REDIS_URL: { schema: url(['redis:', 'rediss:']).optional(), doc: 'Redis for shared rate limits and the key-verification cache. Unset: per-process memory.' },
+  SHUTDOWN_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '30', doc: 'On SIGTERM/SIGINT, how long in-flight work may take before the process exits anyway.' },
+
+  ADMIN_API_KEY: { schema: z.string().min(16).max(256).regex(/^\S+$/, 'must not contain whitespace').optional(), doc: 'Bootstrap: if no admin key exists at start, this value becomes the first admin key (16-256 characters, no whitespace).' },
+  ADMIN_EMAIL: { schema: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'), default: 'admin@localhost', doc: 'Email of the user that owns the bootstrap key and receives CLI imports by default.' },
+  API_KEY_PEPPER: { schema: z.string().min(16).optional(), doc: 'Secret for key lookup hashes. Unset: generated once and kept in the database. Changing it invalidates every key.' },
+  API_KEY_CACHE_SECONDS: { schema: int(0, 86_400), default: '60', doc: 'How long a verified key is trusted without argon2 (also the longest a revocation takes to reach other instances).' },
+  ARGON2_MEMORY_KIB: { schema: int(1024, 4_194_304), default: '19456', doc: 'argon2id memory cost for key hashes (OWASP minimum 19456).' },
+  ARGON2_ITERATIONS: { schema: int(1, 100), default: '2', doc: 'argon2id time cost.' },
+  ARGON2_PARALLELISM: { schema: int(1, 16), default: '1', doc: 'argon2id parallelism.' },
+
+  MAX_PAYLOAD_MB: { schema: int(1, 2048), default: '100', doc: 'Largest ingest body, counted after decompression.' },
+  INGEST_SYNC_BUDGET_MS: { schema: int(0, 600_000), default: '5000', doc: 'An ingestion finished within this time is answered 200; otherwise 202 and a worker finishes it.' },
+  INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Queued ingestions this process works on at once (0: this process only accepts).' },
+  INGEST_POLL_INTERVAL_MS: { schema: int(10, 600_000), default: '1000', doc: 'How often an idle worker looks for queued ingestions.' },
+  INGEST_LEASE_SECONDS: { schema: int(5, 3600), default: '60', doc: 'A processing ingestion whose worker has not reported for this long is taken over by another.' },
+  BATCH_CHUNK_SIZE: { schema: int(1, 50_000), default: '5000', doc: 'Rows written per statement.' },
+  BATCH_MAX_RETRIES: { schema: int(0, 100), default: '5', doc: 'Retries of a chunk after a transient database error.' },
+  BATCH_INITIAL_BACKOFF_MS: { schema: int(0, 60_000), default: '50', doc: 'First retry delay; doubles each time.' },
+  BATCH_MAX_BACKOFF_MS: { schema: int(0, 600_000), default: '2000', doc: 'Longest retry delay.' },
+
+  VALIDATION_HEART_RATE_MIN: { schema: int(FIXED_LIMITS.heartRate.min, FIXED_LIMITS.heartRate.max), default: '15', doc: 'Lowest plausible heart rate (bpm) for heart_rate, resting and walking averages and workout series.' },
+  VALIDATION_HEART_RATE_MAX: { schema: int(FIXED_LIMITS.heartRate.min, FIXED_LIMITS.heartRate.max), default: '300', doc: 'Highest plausible heart rate (bpm).' },
+  VALIDATION_BP_SYSTOLIC_MIN: { schema: int(FIXED_LIMITS.systolic.min, FIXED_LIMITS.systolic.max), default: '50', doc: 'Lowest plausible systolic pressure (mmHg).' },
+  VALIDATION_BP_SYSTOLIC_MAX: { schema: int(FIXED_LIMITS.systolic.min, FIXED_LIMITS.systolic.max), default: '250', doc: 'Highest plausible systolic pressure (mmHg).' },
+  VALIDATION_BP_DIASTOLIC_MIN: { schema: int(FIXED_LIMITS.diastolic.min, FIXED_LIMITS.diastolic.max), default: '30', doc: 'Lowest plausible diastolic pressure (mmHg).' },
+  VALIDATION_BP_DIASTOLIC_MAX: { schema: int(FIXED_LIMITS.diastolic.min, FIXED_LIMITS.diastolic.max), default: '150', doc: 'Highest plausible diastolic pressure (mmHg).' },
+  VALIDATION_PULSE_MIN: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '15', doc: 'Lowest plausible pulse of a blood-pressure reading (bpm).' },
+  VALIDATION_PULSE_MAX: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '300', doc: 'Highest plausible pulse of a blood-pressure reading (bpm).' },
+  VALIDATION_MIN_DATE: { schema: z.iso.date(), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
+  VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;

@@ -1,0 +1,66 @@
+/**
+ * The one place errors become HTTP. Every body is {"error": {code, message, request_id}};
+ * 4xx messages say what was wrong and where, 5xx hide internals and are logged.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../../../shared/errors.js';
+
+/** Fastify's own error codes, mapped to ours. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_VALIDATION: 'BAD_REQUEST',
+};
+
+export function errorBody(code: ErrorCode, message: string, requestId: string) {
+  return { error: { code, message, request_id: requestId } };
+}
+
+export function toAppError(error: FastifyError | Error): AppError {
+  if (error instanceof AppError) return error;
+  const fastifyError = error as FastifyError;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = fastifyError.validationContext ?? 'request';
+    const details = error.validation
+      .map((issue) => `${where}${issue.instancePath ? issue.instancePath.replaceAll('/', '.') : ''}: ${issue.message}`)
+      .join('; ');
+    return new AppError('BAD_REQUEST', details);
+  }
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return new AppError('INVALID_JSON', `request body is not valid JSON: ${error.message}`);
+  }
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return new AppError(mapped, fastifyError.message);
+  if (fastifyError.statusCode === 429) return new AppError('RATE_LIMITED', fastifyError.message);
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new AppError('BAD_REQUEST', fastifyError.message);
+  }
+  return new AppError('INTERNAL', 'internal error; the request id identifies it in the server log');
+}
+
+export default fp(
+  async function errorHandler(app: FastifyInstance) {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const appError = toAppError(error);
+      if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
+      void reply
+        .status(appError.status)
+        .headers(appError.headers)
+        .send(errorBody(appError.code, appError.message, request.id));
+    });
+    app.setNotFoundHandler((request, reply) => {
+      void reply
+        .status(ERROR_STATUS.NOT_FOUND)
+        .send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, request.id));
+    });
+  },
+  { name: 'error-handler' },
+);

@@ -1,0 +1,37 @@
+/**
+ * The process entry: read the configuration, start the server, and shut it
+ * down in order on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT_SECONDS.
+ */
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { DataDirLockedError } from './storage/data-dir-lock.js';
+import { createLogger } from './shared/logger.js';
+import { startServer } from './server.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\nSee .env.example for every variable, its default and what it does.\n`);
+  process.exit(1);
+}
+
+const logger = createLogger(config.log.level, config.log.pretty);
+
+try {
+  const server = await startServer(config, logger);
+  logger.info(
+    { url: server.url, data: server.location },
+    `listening on ${server.url}; data in ${server.location}; create a key with: npm run cli -- keys create --user ${config.auth.adminEmail} --name iphone --scopes ingest,read`,
+  );
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an uncaught error');
+    else logger.info({ signal }, 'shutting down');
+    await server.shutdown();
+  });
+} catch (error) {
+  if (error instanceof DataDirLockedError) logger.fatal(error.message);
+  else logger.fatal({ err: error }, 'could not start');
+  process.exit(1);
+}

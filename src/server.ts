@@ -1,0 +1,62 @@
+/**
+ * Starts everything a running server needs, in order: database (and its lock),
+ * migrations, partitions ahead of time, Redis, the app, the bootstrap key, HTTP,
+ * and the ingestion workers. Returns the one shutdown sequence for all of it.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config/config.js';
+import { runShutdown, shutdownSteps } from './shutdown.js';
+import type { Database } from './storage/database.js';
+import { migrate, pendingMigrations } from './storage/migrate.js';
+import { openDatabase } from './storage/open.js';
+import { ensureUpcomingPartitions } from './storage/partitions.js';
+import { enablePostgis } from './storage/postgis.js';
+import { createRedis } from './storage/redis.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Database;
+  url: string;
+  location: string;
+  shutdown(): Promise<boolean>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const { db, lock, location } = await openDatabase(config, logger);
+  const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : null;
+  let app: FastifyInstance | undefined;
+  const shutdown = () =>
+    runShutdown(
+      shutdownSteps({
+        closeHttp: async () => app?.close(),
+        stopIntake: async () => app?.services.ingest.stop(),
+        ...(redis ? { closeRedis: async () => redis.quit().catch(() => redis.disconnect()) } : {}),
+        closeDatabase: () => db.close(),
+        ...(lock ? { releaseLock: () => lock.release() } : {}),
+      }),
+      logger,
+    );
+  try {
+    let postgis: boolean;
+    if (config.database.migrateOnStart) {
+      postgis = (await migrate(db, logger)).postgis;
+    } else {
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) throw new Error(`pending migrations (${pending.join(', ')}); run npm run migrate or set MIGRATE_ON_START=true`);
+      postgis = await enablePostgis(db, logger);
+    }
+    await ensureUpcomingPartitions(db);
+    app = await buildApp(config, { db, logger, redis, postgis });
+    await app.services.keys.bootstrap();
+    const address = await app.listen({ host: config.http.host, port: config.http.port });
+    const url = address.replace('[::]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
+    await lock?.announce(url);
+    app.services.ingest.start();
+    return { app, db, url, location, shutdown };
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+}

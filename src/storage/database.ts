@@ -1,0 +1,131 @@
+/**
+ * One SQL code path for both ways to run: a `pg` pool against PostgreSQL, or an
+ * embedded PGlite database in a folder. Everything above this file sees only
+ * `Database`. Timestamps go in as ISO strings, bigints come out cast to int in SQL.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs `fn` on one session (advisory locks are per session). */
+  withSession<T>(fn: (session: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
+  /** Connections in use, idle and waited for (pg only; PGlite has one). */
+  poolState(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  url: string;
+  poolSize: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  applicationName: string;
+}
+
+export function createPostgresDatabase(options: PostgresOptions, logger: Logger): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs || undefined,
+    application_name: options.applicationName,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  // A dropped idle connection emits 'error' on the pool; unhandled, it would crash the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
+
+  const session = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (error) {
+      broken = isConnectionError(error) ? (error as Error) : undefined;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+  const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<R>(text: string, params?: unknown[]) {
+      const result = await client.query(text, params);
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    },
+  });
+
+  return {
+    kind: 'postgres',
+    ...wrap(pool),
+    transaction: (fn) =>
+      session(async (client) => {
+        await client.query('BEGIN');
+        try {
+          const result = await fn(wrap(client));
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+    withSession: (fn) =>
+      session((client) =>
+        fn({
+          ...wrap(client),
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+        }),
+      ),
+    poolState: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end(),
+  };
+}
+
+export async function createPgliteDatabase(dataDir: string | undefined): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const wrap = (target: { query: typeof db.query }): Queryable => ({
+    async query<R>(text: string, params?: unknown[]) {
+      const result = await target.query<R>(text, params);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+  });
+  return {
+    kind: 'pglite',
+    ...wrap(db),
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    withSession: (fn) => fn({ ...wrap(db), exec: async (sql) => void (await db.exec(sql)) }),
+    poolState: () => ({ total: 1, idle: 1, waiting: 0 }),
+    close: () => db.close(),
+  };
+}
+
+/** Errors worth retrying: serialisation failure, deadlock, lost or refused connection. */
+export function isTransientError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '40001' || code === '40P01' || code === '57P01' || isConnectionError(error);
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code ?? '';
+  const message = (error as Error | null)?.message ?? '';
+  return (
+    code.startsWith('08') ||
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)
+  );
+}
