@@ -1,0 +1,216 @@
+/**
+ * Verifies API keys and manages them. A successful verification is cached in
+ * memory (and in Redis when configured) for API_KEY_CACHE_SECONDS, keyed by a
+ * hash of the key, so argon2 runs once per key per period. Revocation clears the
+ * cache here and in Redis at once; other instances' memory forgets it within
+ * the period.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { AppError } from '../shared/errors.js';
+import type { Database } from '../storage/database.js';
+import { apiKeysRepository, type ApiKeyRow, type Scope } from '../storage/repositories/api-keys.js';
+import { auditRepository } from '../storage/repositories/audit.js';
+import { usersRepository } from '../storage/repositories/users.js';
+import {
+  cacheId,
+  generateApiKey,
+  hashKey,
+  isUuid,
+  lookupValue,
+  malformedReason,
+  newPepper,
+  verifyKey,
+} from './key-material.js';
+
+export interface Principal {
+  keyId: string;
+  userId: string;
+  scopes: Scope[];
+  expiresAt: string | null;
+}
+
+export interface ClientInfo {
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes('admin') || principal.scopes.includes(scope);
+}
+
+const REDIS_PREFIX = 'hea:key:';
+const LAST_USED_EVERY_MS = 60_000;
+
+export async function loadPepper(db: Database, configured: string | undefined): Promise<string> {
+  if (configured) return configured;
+  // Generated once and kept in the database, so every process and restart agrees.
+  await db.query("INSERT INTO settings (name, value) VALUES ('api_key_pepper', $1) ON CONFLICT (name) DO NOTHING", [newPepper()]);
+  const row = await db.query<{ value: string }>("SELECT value FROM settings WHERE name = 'api_key_pepper'");
+  return row.rows[0]!.value;
+}
+
+export function createKeyService(deps: {
+  db: Database;
+  config: Config['auth'];
+  pepper: string;
+  redis: Redis | null;
+  logger: Logger;
+  now?: () => number;
+}) {
+  const { db, config, pepper, redis, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const keys = apiKeysRepository(db);
+  const users = usersRepository(db);
+  const audit = auditRepository(db);
+  const memory = new Map<string, { principal: Principal; until: number }>();
+  const lastTouched = new Map<string, number>();
+  let verifications = 0;
+
+  const refuse = async (reason: string, client: ClientInfo, keyId: string | null = null, userId: string | null = null) => {
+    await audit
+      .record({ action: 'auth.failed', keyId, userId, ip: client.ip, userAgent: client.userAgent, reason })
+      .catch((error: unknown) => logger.error({ err: error }, 'could not write the audit log'));
+    return new AppError('UNAUTHORIZED', reason, { 'WWW-Authenticate': 'Bearer' });
+  };
+
+  const checkExpiry = (principal: Principal) =>
+    principal.expiresAt !== null && Date.parse(principal.expiresAt) <= now();
+
+  async function fromCache(id: string): Promise<Principal | null> {
+    const hit = memory.get(id);
+    if (hit && hit.until > now()) return hit.principal;
+    if (hit) memory.delete(id);
+    if (!redis || config.cacheSeconds === 0) return null;
+    const stored = await redis.get(REDIS_PREFIX + id).catch(() => null);
+    if (!stored) return null;
+    const principal = JSON.parse(stored) as Principal;
+    memory.set(id, { principal, until: now() + config.cacheSeconds * 1000 });
+    return principal;
+  }
+
+  async function remember(id: string, principal: Principal): Promise<void> {
+    if (config.cacheSeconds === 0) return;
+    memory.set(id, { principal, until: now() + config.cacheSeconds * 1000 });
+    if (redis) {
+      await redis
+        .multi()
+        .set(REDIS_PREFIX + id, JSON.stringify(principal), 'EX', config.cacheSeconds)
+        .set(`${REDIS_PREFIX}ref:${principal.keyId}`, id, 'EX', config.cacheSeconds)
+        .exec()
+        .catch(() => undefined);
+    }
+  }
+
+  function touch(keyId: string): void {
+    const last = lastTouched.get(keyId) ?? 0;
+    if (now() - last < LAST_USED_EVERY_MS) return;
+    lastTouched.set(keyId, now());
+    keys.touch(keyId).catch((error: unknown) => logger.warn({ err: error }, 'could not record last_used_at'));
+  }
+
+  const service = {
+    /** How many times argon2 verified a key: the cache's effect, observable in tests and benchmarks. */
+    get verifications() {
+      return verifications;
+    },
+
+    async authenticate(presented: string | undefined, client: ClientInfo): Promise<Principal> {
+      if (presented === undefined) {
+        throw await refuse('missing API key: send Authorization: Bearer <key>, X-API-Key or api-key', client);
+      }
+      const malformed = malformedReason(presented);
+      if (malformed) throw await refuse(`malformed API key: ${malformed}`, client);
+
+      const id = cacheId(presented);
+      const cached = await fromCache(id);
+      if (cached) {
+        if (checkExpiry(cached)) throw await refuse('API key has expired', client, cached.keyId, cached.userId);
+        touch(cached.keyId);
+        return cached;
+      }
+
+      // A miss on the lookup value is refused without running argon2.
+      const row = await keys.findByLookup(lookupValue(pepper, presented));
+      const valid = row !== null && !row.revoked_at && row.user_active && (verifications++, await verifyKey(row.hash, presented));
+      if (!row || !valid) throw await refuse('API key is not valid (unknown or revoked)', client);
+      const principal: Principal = {
+        keyId: row.id,
+        userId: row.user_id,
+        scopes: row.scopes,
+        expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+      };
+      if (checkExpiry(principal)) throw await refuse('API key has expired', client, row.id, row.user_id);
+      await remember(id, principal);
+      touch(row.id);
+      return principal;
+    },
+
+    async create(input: {
+      userId: string;
+      name: string;
+      scopes: Scope[];
+      expiresAt?: string | null;
+      /** A key chosen by the caller: a registered UUID, or the bootstrap ADMIN_API_KEY. */
+      secret?: string;
+      actor?: Principal | null;
+      client?: ClientInfo;
+    }): Promise<{ key: string; row: ApiKeyRow }> {
+      const key = input.secret ?? generateApiKey();
+      const lookup = lookupValue(pepper, key);
+      if (await keys.findByLookup(lookup)) throw new AppError('CONFLICT', 'uuid: this UUID is already registered as a key');
+      const row = await keys.insert({
+        userId: input.userId,
+        name: input.name,
+        lookup,
+        hash: await hashKey(key, config.argon2),
+        scopes: input.scopes,
+        format: isUuid(key) ? 'uuid' : 'generated',
+        expiresAt: input.expiresAt ?? null,
+      });
+      await audit.record({
+        action: 'key.created',
+        keyId: row.id,
+        userId: row.user_id,
+        ip: input.client?.ip,
+        userAgent: input.client?.userAgent,
+        reason: input.actor ? `by key ${input.actor.keyId}` : 'by CLI or bootstrap',
+      });
+      return { key, row };
+    },
+
+    async revoke(keyId: string, actor: Principal | null, client: ClientInfo = {}): Promise<ApiKeyRow | null> {
+      const existing = await keys.findById(keyId);
+      if (!existing || (actor && !hasScope(actor, 'admin') && existing.user_id !== actor.userId)) return null;
+      const row = await keys.revoke(keyId);
+      for (const [id, entry] of memory) if (entry.principal.keyId === keyId) memory.delete(id);
+      if (redis) {
+        const ref = await redis.get(`${REDIS_PREFIX}ref:${keyId}`).catch(() => null);
+        if (ref) await redis.del(REDIS_PREFIX + ref, `${REDIS_PREFIX}ref:${keyId}`).catch(() => undefined);
+      }
+      await audit.record({
+        action: 'key.revoked',
+        keyId,
+        userId: existing.user_id,
+        ip: client.ip,
+        userAgent: client.userAgent,
+        reason: actor ? `by key ${actor.keyId}` : 'by CLI',
+      });
+      return row;
+    },
+
+    /** ADMIN_API_KEY becomes the first admin key, owned by ADMIN_EMAIL, when no admin key exists. */
+    async bootstrap(): Promise<boolean> {
+      if (!config.adminApiKey || (await keys.hasActiveAdmin())) return false;
+      if (await keys.findByLookup(lookupValue(pepper, config.adminApiKey))) return false;
+      const user = await users.ensure(config.adminEmail);
+      await service.create({ userId: user.id, name: 'bootstrap (ADMIN_API_KEY)', scopes: ['admin'], secret: config.adminApiKey });
+      logger.info({ user: user.id }, 'bootstrap admin key registered from ADMIN_API_KEY');
+      return true;
+    },
+  };
+  return service;
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;

@@ -1,0 +1,11 @@
+/** Every route, grouped by resource; each group sets its own authentication scope. */
+import type { FastifyInstance } from 'fastify';
+import healthRoutes from './health.js';
+import ingestRoutes from './ingest.js';
+import ingestionRoutes from './ingestions.js';
+
+export default async function routes(app: FastifyInstance): Promise<void> {
+  await app.register(healthRoutes);
+  await app.register(ingestRoutes, { prefix: '/api/v1' });
+  await app.register(ingestionRoutes, { prefix: '/api/v1' });
+}

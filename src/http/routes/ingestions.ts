@@ -1,0 +1,121 @@
+/**
+ * Ingestion status, lists, rejections and reprocessing. The phone polls with its
+ * ingest key, so reading accepts `ingest` or `read`. Another user's ingestion
+ * answers 404, the same as a missing one.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { hasScope } from '../../auth/key-service.js';
+import { AppError, notFound } from '../../shared/errors.js';
+import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
+import { principalOf, requireScope } from '../plugins/app/auth.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema, listQuery, uuidParam } from '../schemas/common.js';
+import { ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
+
+const isPageKey = (v: unknown): v is { received_at: string; id: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' && typeof (v as { received_at?: unknown }).received_at === 'string';
+
+const rejectionSchema = z.object({ type: z.string(), category: z.string(), reason: z.string(), sample: z.unknown() });
+
+const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
+  const repository = ingestionsRepository(app.services.db);
+  app.addHook('onRequest', requireScope('ingest', 'read'));
+
+  /** Admins see every user's ingestions; others only their own. */
+  const owner = (request: Parameters<typeof principalOf>[0]) => {
+    const principal = principalOf(request);
+    return hasScope(principal, 'admin') ? null : principal.userId;
+  };
+
+  app.get(
+    '/ingestions',
+    {
+      schema: {
+        tags: ['ingestion'],
+        summary: "The caller's ingestions, newest first",
+        security: SECURITY,
+        querystring: listQuery.extend({ user_id: z.uuid().optional().describe('Admins only: another user, e.g. the built-in unclaimed user') }),
+        response: { 200: z.object({ items: z.array(ingestionSchema), next: z.string().nullable() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const userId = request.query.user_id && hasScope(principal, 'admin') ? request.query.user_id : principal.userId;
+      const rows = await repository.list(userId, request.query.limit + 1, decodeCursor(request.query.cursor, isPageKey));
+      const page = rows.slice(0, request.query.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => ingestionView(row)),
+        next: rows.length > page.length && last ? encodeCursor({ received_at: new Date(last.received_at).toISOString(), id: last.id }) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/ingestions/:id',
+    {
+      schema: {
+        tags: ['ingestion'],
+        summary: 'One ingestion: status, counts per type, timings, kept headers, error',
+        security: SECURITY,
+        params: uuidParam,
+        response: { 200: ingestionSchema, ...authErrors, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const row = await repository.find(request.params.id, owner(request));
+      if (!row) throw notFound('ingestion');
+      return ingestionView(row);
+    },
+  );
+
+  app.get(
+    '/ingestions/:id/rejections',
+    {
+      schema: {
+        tags: ['ingestion'],
+        summary: 'Every rejected sample of an ingestion, with its type, reason and original JSON',
+        security: SECURITY,
+        params: uuidParam,
+        querystring: listQuery,
+        response: { 200: z.object({ items: z.array(rejectionSchema), next: z.string().nullable() }), ...authErrors, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const row = await repository.find(request.params.id, owner(request));
+      if (!row) throw notFound('ingestion');
+      const after = decodeCursor(request.query.cursor, (v): v is number => typeof v === 'number');
+      const rows = await repository.rejections(row.user_id, row.id, request.query.limit + 1, after);
+      const page = rows.slice(0, request.query.limit);
+      return {
+        items: page.map(({ type, category, reason, sample }) => ({ type, category, reason, sample })),
+        next: rows.length > page.length ? encodeCursor(page.at(-1)!.seq) : null,
+      };
+    },
+  );
+
+  app.post(
+    '/ingestions/:id/reprocess',
+    {
+      schema: {
+        tags: ['ingestion'],
+        summary: "Run an archived body again through today's parser and thresholds, under the same id",
+        security: SECURITY,
+        params: uuidParam,
+        response: { 200: ingestionSchema, 202: ingestionSchema, ...authErrors, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const row = await repository.find(request.params.id, owner(request));
+      if (!row || !(hasScope(principal, 'ingest') || hasScope(principal, 'admin'))) throw notFound('ingestion');
+      const result = await app.services.ingest.reprocess(row.user_id, row.id);
+      if (!result) {
+        throw new AppError('CONFLICT', row.sha256 ? 'this ingestion is being processed right now; try again when it finishes' : 'this ingestion kept no body (it was refused unread), so there is nothing to reprocess');
+      }
+      return reply.status(ingestionStatusCode(result)).send(ingestionView(result));
+    },
+  );
+};
+
+export default ingestionRoutes;

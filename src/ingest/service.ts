@@ -1,0 +1,183 @@
+/**
+ * The ingestion service: archive first, then process within a time budget on
+ * the request path (200), or leave the rest to a worker (202). Workers in any
+ * process take queued work from PostgreSQL; an ingestion whose worker died is
+ * taken over once its lease runs out, so accepted work is finished exactly once
+ * (writes are idempotent upserts, so a take-over never duplicates rows).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { AppError } from '../shared/errors.js';
+import type { Database } from '../storage/database.js';
+import { ingestionsRepository, type IngestionRow, type IngestionSource } from '../storage/repositories/ingestions.js';
+import { unarchive, type ReceivedBody } from './body.js';
+import { processBody } from './process.js';
+
+/** After this many attempts an ingestion that keeps failing is marked failed instead of retried. */
+const MAX_ATTEMPTS = 5;
+
+export interface Upload {
+  userId: string;
+  keyId: string | null;
+  source: IngestionSource;
+  topic?: string | null;
+  clientIp?: string | null;
+  userAgent?: string | null;
+  headers: Record<string, string>;
+}
+
+export interface IngestResult {
+  ingestion: IngestionRow;
+  /** Set when the same bytes were already ingested by this user. */
+  duplicateOf?: string;
+}
+
+/** The app's own headers worth keeping with the ingestion; never credentials. */
+export function keptHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if ((lower.startsWith('automation-') || lower === 'session-id') && value !== undefined) {
+      kept[lower] = (Array.isArray(value) ? value.join(', ') : value).slice(0, 1024);
+    }
+  }
+  return kept;
+}
+
+export function createIngestService(deps: { db: Database; config: Config; postgis: boolean; logger: Logger; now?: () => Date }) {
+  const { db, config, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const repository = ingestionsRepository(db);
+  const leaseSeconds = config.ingest.leaseSeconds;
+  const active = new Set<Promise<unknown>>();
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  const loops: Promise<void>[] = [];
+
+  /** Runs a claimed ingestion to its end and records the outcome; never throws. */
+  async function run(row: IngestionRow, bytes?: Buffer): Promise<IngestionRow> {
+    const started = Date.now();
+    const heartbeat = setInterval(
+      () => void repository.extendLease(row.user_id, row.id, leaseSeconds).catch(() => undefined),
+      (leaseSeconds * 1000) / 3,
+    );
+    try {
+      const body = bytes ?? (await unarchive((await repository.body(row.user_id, row.id))!));
+      const outcome = await processBody({ ...deps, now }, { userId: row.user_id, ingestionId: row.id }, body);
+      logger.info(
+        { ingestion: row.id, format: outcome.format, size: row.size_bytes, ms: Date.now() - started, ...outcome.counts },
+        'ingestion completed',
+      );
+      return (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
+    } catch (error) {
+      if (error instanceof AppError) {
+        logger.info({ ingestion: row.id, code: error.code }, 'ingestion refused');
+        return (await repository.finish(row.user_id, row.id, { status: 'failed', error: { code: error.code, message: error.message } }))!;
+      }
+      const retry = row.attempts < MAX_ATTEMPTS;
+      logger.error({ err: error, ingestion: row.id, attempt: row.attempts, retry }, 'ingestion failed');
+      const finished = await repository
+        .finish(row.user_id, row.id, retry ? { status: 'queued' } : { status: 'failed', error: { code: 'INTERNAL', message: 'processing failed repeatedly; see the server log' } })
+        .catch(() => null);
+      return finished ?? row;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  function track<T>(work: Promise<T>): Promise<T> {
+    active.add(work);
+    void work.finally(() => active.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  /** Waits for `work` up to the budget; resolves to null when the budget ran out first. */
+  async function within<T>(work: Promise<T>, budgetMs: number): Promise<T | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), budgetMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function workerLoop(): Promise<void> {
+    while (!stopping) {
+      const row = await repository.claimNext(leaseSeconds).catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not look for queued ingestions');
+        return null;
+      });
+      if (row) {
+        await track(run(row));
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.ingest.pollIntervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  }
+
+  return {
+    /**
+     * Archives the upload (one durable write), answers a duplicate with the earlier
+     * ingestion, then processes it within the budget.
+     */
+    async ingest(upload: Upload, body: ReceivedBody): Promise<IngestResult> {
+      const earlier = await repository.findDuplicate(upload.userId, body.sha256);
+      if (earlier) return { ingestion: earlier, duplicateOf: earlier.id };
+      const row = await repository.archive({
+        ...upload,
+        body: body.archive,
+        sizeBytes: body.bytes.length,
+        sha256: body.sha256,
+        status: 'queued',
+        leaseSeconds,
+      });
+      const work = track(run(row, body.bytes));
+      const finished = await within(work, config.ingest.syncBudgetMs);
+      return { ingestion: finished ?? row };
+    },
+
+    /** Records an upload refused before it could be read (413, 415): headers and reason, no body. */
+    recordRefused(upload: Upload, error: AppError, sizeBytes = 0): Promise<IngestionRow> {
+      return repository.archive({
+        ...upload,
+        body: null,
+        sizeBytes,
+        sha256: null,
+        status: 'failed',
+        error: { code: error.code, message: error.message },
+      });
+    },
+
+    /** Runs an archived body again through today's parser and thresholds, under the same id. */
+    async reprocess(userId: string, id: string): Promise<IngestionRow | null> {
+      const row = await repository.claim(userId, id, leaseSeconds);
+      if (!row) return null;
+      return (await within(track(run(row)), config.ingest.syncBudgetMs)) ?? row;
+    },
+
+    start(): void {
+      stopping = false;
+      for (let i = 0; i < config.ingest.workers; i += 1) loops.push(workerLoop());
+    },
+
+    /** Stops taking work and waits for what is running to finish. */
+    async stop(): Promise<void> {
+      stopping = true;
+      wake?.();
+      await Promise.all(loops.splice(0));
+      await Promise.allSettled([...active]);
+    },
+  };
+}
+
+export type IngestService = ReturnType<typeof createIngestService>;

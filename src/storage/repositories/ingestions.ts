@@ -1,0 +1,243 @@
+/**
+ * The archive and the ingestion queue: raw_ingestions rows are written before
+ * anything is parsed, and workers in any process take queued ones with
+ * FOR UPDATE SKIP LOCKED. A row whose worker stopped reporting (its lease ran
+ * out) is taken over, so accepted work survives a crash or a restart.
+ */
+import type { Rejection } from '../../ingest/records.js';
+import type { Queryable } from '../database.js';
+
+export type IngestionStatus = 'queued' | 'processing' | 'completed' | 'failed';
+export type IngestionSource = 'http' | 'mqtt' | 'cli';
+
+export interface Counts {
+  received: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+}
+
+export interface IngestionRow {
+  id: string;
+  user_id: string;
+  source: IngestionSource;
+  topic: string | null;
+  key_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  headers: Record<string, string>;
+  size_bytes: number;
+  sha256: string | null;
+  format: 'hae' | 'standard' | null;
+  status: IngestionStatus;
+  counts: Counts | null;
+  by_type: Record<string, Counts> | null;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  received_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface NewIngestion {
+  userId: string;
+  source: IngestionSource;
+  topic?: string | null;
+  keyId?: string | null;
+  clientIp?: string | null;
+  userAgent?: string | null;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  sizeBytes: number;
+  sha256: string | null;
+  status: IngestionStatus;
+  error?: { code: string; message: string } | null;
+  /** Claim it for this process right away (the request path processes it inline). */
+  leaseSeconds?: number;
+}
+
+const columns = (alias = '') =>
+  ['id', 'user_id', 'source', 'topic', 'key_id', 'client_ip', 'user_agent', 'headers', 'sha256', 'format', 'status', 'counts',
+    'by_type', 'error', 'attempts', 'received_at', 'started_at', 'finished_at']
+    .map((column) => alias + column)
+    .concat(`${alias}size_bytes::float8 AS size_bytes`)
+    .join(', ');
+const COLUMNS = columns();
+
+export function ingestionsRepository(db: Queryable) {
+  return {
+    async archive(input: NewIngestion): Promise<IngestionRow> {
+      const claimed = input.leaseSeconds !== undefined;
+      const result = await db.query<IngestionRow>(
+        `INSERT INTO raw_ingestions (user_id, source, topic, key_id, client_ip, user_agent, headers, body, body_encoding,
+           size_bytes, sha256, status, error, attempts, started_at, lease_until, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, CASE WHEN $8::bytea IS NULL THEN NULL ELSE 'gzip' END, $9, $10,
+           $11, $12::jsonb, $13, CASE WHEN $13 > 0 THEN now() END, now() + make_interval(secs => $14::float8),
+           CASE WHEN $11 = 'failed' THEN now() END)
+         RETURNING ${COLUMNS}`,
+        [
+          input.userId,
+          input.source,
+          input.topic ?? null,
+          input.keyId ?? null,
+          input.clientIp ?? null,
+          input.userAgent ?? null,
+          JSON.stringify(input.headers),
+          input.body,
+          input.sizeBytes,
+          input.sha256,
+          claimed ? 'processing' : input.status,
+          input.error ? JSON.stringify(input.error) : null,
+          claimed ? 1 : 0,
+          input.leaseSeconds ?? 0,
+        ],
+      );
+      return result.rows[0]!;
+    },
+
+    /** The newest earlier ingestion of the same bytes by the same user that did not fail. */
+    async findDuplicate(userId: string, sha256: string): Promise<IngestionRow | null> {
+      const result = await db.query<IngestionRow>(
+        `SELECT ${COLUMNS} FROM raw_ingestions WHERE user_id = $1 AND sha256 = $2 AND status <> 'failed'
+         ORDER BY received_at DESC LIMIT 1`,
+        [userId, sha256],
+      );
+      return result.rows[0] ?? null;
+    },
+
+    /** By id, only when it belongs to `userId` (null: any user, for admins). */
+    async find(id: string, userId: string | null): Promise<IngestionRow | null> {
+      const result = await db.query<IngestionRow>(
+        `SELECT ${COLUMNS} FROM raw_ingestions WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)`,
+        [id, userId],
+      );
+      return result.rows[0] ?? null;
+    },
+
+    async body(userId: string, id: string): Promise<Buffer | null> {
+      const result = await db.query<{ body: Uint8Array | null }>('SELECT body FROM raw_ingestions WHERE user_id = $1 AND id = $2', [
+        userId,
+        id,
+      ]);
+      const body = result.rows[0]?.body;
+      return body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : null;
+    },
+
+    /** Newest first, keyset-paginated on (received_at, id). */
+    async list(userId: string, limit: number, before?: { received_at: string; id: string }): Promise<IngestionRow[]> {
+      const result = await db.query<IngestionRow>(
+        `SELECT ${COLUMNS} FROM raw_ingestions WHERE user_id = $1
+           AND ($3::timestamptz IS NULL OR (received_at, id) < ($3::timestamptz, $4::uuid))
+         ORDER BY received_at DESC, id DESC LIMIT $2`,
+        [userId, limit, before?.received_at ?? null, before?.id ?? null],
+      );
+      return result.rows;
+    },
+
+    /** Takes the oldest queued ingestion, or one whose worker's lease ran out. */
+    async claimNext(leaseSeconds: number): Promise<IngestionRow | null> {
+      const result = await db.query<IngestionRow>(
+        `UPDATE raw_ingestions r
+         SET status = 'processing', started_at = now(), attempts = attempts + 1,
+             lease_until = now() + make_interval(secs => $1::float8)
+         FROM (SELECT user_id, id FROM raw_ingestions
+               WHERE status IN ('queued', 'processing') AND (status = 'queued' OR lease_until < now())
+               ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED) next
+         WHERE r.user_id = next.user_id AND r.id = next.id
+         RETURNING ${columns('r.')}`,
+        [leaseSeconds],
+      );
+      return result.rows[0] ?? null;
+    },
+
+    /** Claims one given ingestion for reprocessing, whatever its state. */
+    async claim(userId: string, id: string, leaseSeconds: number): Promise<IngestionRow | null> {
+      const result = await db.query<IngestionRow>(
+        `UPDATE raw_ingestions SET status = 'processing', started_at = now(), finished_at = NULL, attempts = attempts + 1,
+           counts = NULL, by_type = NULL, error = NULL, lease_until = now() + make_interval(secs => $3::float8)
+         WHERE user_id = $1 AND id = $2 AND body IS NOT NULL
+           AND NOT (status = 'processing' AND lease_until > now())
+         RETURNING ${COLUMNS}`,
+        [userId, id, leaseSeconds],
+      );
+      return result.rows[0] ?? null;
+    },
+
+    async extendLease(userId: string, id: string, leaseSeconds: number): Promise<void> {
+      await db.query(
+        `UPDATE raw_ingestions SET lease_until = now() + make_interval(secs => $3::float8)
+         WHERE user_id = $1 AND id = $2 AND status = 'processing'`,
+        [userId, id, leaseSeconds],
+      );
+    },
+
+    async finish(
+      userId: string,
+      id: string,
+      outcome: {
+        status: 'completed' | 'failed' | 'queued';
+        format?: 'hae' | 'standard' | null;
+        counts?: Counts | null;
+        byType?: Record<string, Counts> | null;
+        error?: { code: string; message: string } | null;
+      },
+    ): Promise<IngestionRow | null> {
+      const result = await db.query<IngestionRow>(
+        `UPDATE raw_ingestions SET status = $3, format = coalesce($4, format), counts = $5::jsonb, by_type = $6::jsonb,
+           error = $7::jsonb, lease_until = NULL, finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END
+         WHERE user_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+        [
+          userId,
+          id,
+          outcome.status,
+          outcome.format ?? null,
+          outcome.counts ? JSON.stringify(outcome.counts) : null,
+          outcome.byType ? JSON.stringify(outcome.byType) : null,
+          outcome.error ? JSON.stringify(outcome.error) : null,
+        ],
+      );
+      return result.rows[0] ?? null;
+    },
+
+    async clearRejections(userId: string, id: string): Promise<void> {
+      await db.query('DELETE FROM rejected_samples WHERE user_id = $1 AND ingestion_id = $2', [userId, id]);
+    },
+
+    async insertRejections(userId: string, id: string, firstSeq: number, rejections: Rejection[]): Promise<void> {
+      await db.query(
+        `INSERT INTO rejected_samples (user_id, ingestion_id, seq, type, category, reason, sample)
+         SELECT $2, $3, $4 + ordinality - 1, r.type, r.category, r.reason, r.sample
+         FROM json_to_recordset($1::json) WITH ORDINALITY AS r(type text, category text, reason text, sample jsonb)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(rejections.map((r) => ({ ...r, sample: r.sample ?? null }))), userId, id, firstSeq],
+      );
+    },
+
+    async rejections(
+      userId: string,
+      id: string,
+      limit: number,
+      afterSeq = -1,
+    ): Promise<{ seq: number; type: string; category: string; reason: string; sample: unknown }[]> {
+      const result = await db.query<{ seq: number; type: string; category: string; reason: string; sample: unknown }>(
+        `SELECT seq, type, category, reason, sample FROM rejected_samples
+         WHERE user_id = $1 AND ingestion_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+        [userId, id, afterSeq, limit],
+      );
+      return result.rows;
+    },
+
+    /** Ids to run again: one, every failed one, or all with a body. */
+    async idsToReprocess(filter: { id?: string; failed?: boolean }): Promise<{ user_id: string; id: string }[]> {
+      const result = await db.query<{ user_id: string; id: string }>(
+        `SELECT user_id, id FROM raw_ingestions WHERE body IS NOT NULL
+           AND ($1::uuid IS NULL OR id = $1) AND (NOT $2 OR status = 'failed') ORDER BY received_at`,
+        [filter.id ?? null, filter.failed ?? false],
+      );
+      return result.rows;
+    },
+  };
+}
+
+export type IngestionsRepository = ReturnType<typeof ingestionsRepository>;

@@ -1,0 +1,73 @@
+/**
+ * One statement per chunk: the rows travel as one JSON parameter and are expanded
+ * by json_to_recordset, so the parameter count never grows with the chunk. The
+ * statement reads the stored rows it is about to replace (same snapshot) to count
+ * inserted / updated / unchanged per type, without relying on system columns
+ * (`xmax` is not usable on partitioned tables).
+ */
+import type { Queryable } from '../database.js';
+import type { Row, TableSpec } from './tables.js';
+
+export interface TypeCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+/** A row tagged with the `by_type` name it counts under. */
+export type TaggedRow = Row & { t: string };
+
+const statements = new WeakMap<TableSpec<never>, string>();
+
+function upsertSql(spec: TableSpec<never>): string {
+  const cached = statements.get(spec);
+  if (cached) return cached;
+  const columns = Object.keys(spec.columns);
+  const recordType = ['t text', ...columns.map((column) => `${column} ${spec.columns[column]}`)].join(', ');
+  const stored = (alias: string) => `ROW(${spec.values.map((c) => `${alias}.${c}`).join(', ')})`;
+  const sql = `
+WITH input AS (
+  SELECT * FROM json_to_recordset($1::json) AS i(${recordType})
+), prior AS (
+  SELECT i.t, ${stored('e')} IS NOT DISTINCT FROM ${stored('i')} AS same
+  FROM input i JOIN ${spec.table} e ON ${spec.key.map((c) => `e.${c} = i.${c}`).join(' AND ')}
+), written AS (
+  INSERT INTO ${spec.table} AS e (${columns.join(', ')})
+  SELECT ${columns.join(', ')} FROM input
+  ON CONFLICT (${spec.key.join(', ')}) DO UPDATE
+  SET ${[...spec.values, 'ingestion_id'].map((c) => `${c} = excluded.${c}`).join(', ')}, updated_at = now()
+  WHERE ${stored('e')} IS DISTINCT FROM ${stored('excluded')}
+  RETURNING 1
+)
+SELECT t, count(*)::int AS total, 0 AS unchanged, 0 AS updated FROM input GROUP BY t
+UNION ALL
+SELECT t, 0, (count(*) FILTER (WHERE same))::int, (count(*) FILTER (WHERE NOT same))::int FROM prior GROUP BY t`;
+  statements.set(spec, sql);
+  return sql;
+}
+
+/** Writes one chunk (identities must be unique within it); returns counts per type. */
+export async function upsertChunk(
+  db: Queryable,
+  spec: TableSpec<never>,
+  rows: TaggedRow[],
+): Promise<Map<string, TypeCounts>> {
+  const result = await db.query<{ t: string; total: number; unchanged: number; updated: number }>(upsertSql(spec), [
+    JSON.stringify(rows),
+  ]);
+  const counts = new Map<string, TypeCounts>();
+  for (const row of result.rows) {
+    const entry = counts.get(row.t) ?? { inserted: 0, updated: 0, unchanged: 0 };
+    entry.inserted += row.total - row.unchanged - row.updated;
+    entry.unchanged += row.unchanged;
+    entry.updated += row.updated;
+    counts.set(row.t, entry);
+  }
+  return counts;
+}
+
+/** Errors about the data itself (a value a constraint refuses), as opposed to the database. */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code ?? '';
+  return code.startsWith('22') || code.startsWith('23');
+}

@@ -1,0 +1,126 @@
+/**
+ * Workouts are few but carry hundreds of route and series points each. A workout
+ * is written in one transaction: its summary row, then its points, which are only
+ * ever added or updated (a re-send with fewer points erases nothing), then its
+ * bounding box and, with PostGIS, its line, both recomputed from every stored point.
+ */
+import type { WorkoutRecord } from '../../ingest/records.js';
+import type { Database, Queryable } from '../database.js';
+import { routeLineSql } from '../postgis.js';
+import type { Outcome } from './writer.js';
+
+const SUMMARY = [
+  'name', 'start_at', 'end_at', 'duration_s', 'distance_m', 'active_energy_kcal', 'total_energy_kcal',
+  'location', 'is_indoor', 'min_heart_rate', 'avg_heart_rate', 'max_heart_rate', 'original',
+] as const;
+
+export async function writeWorkout(
+  db: Database,
+  workout: WorkoutRecord,
+  ids: { userId: string; ingestionId: string | null },
+  postgis: boolean,
+): Promise<Outcome> {
+  return db.transaction(async (tx) => {
+    const summary = {
+      name: workout.name,
+      start_at: workout.start.toISOString(),
+      end_at: workout.end.toISOString(),
+      duration_s: workout.durationS,
+      distance_m: workout.distanceM,
+      active_energy_kcal: workout.activeEnergyKcal,
+      total_energy_kcal: workout.totalEnergyKcal,
+      location: workout.location,
+      is_indoor: workout.isIndoor,
+      min_heart_rate: workout.minHeartRate,
+      avg_heart_rate: workout.avgHeartRate,
+      max_heart_rate: workout.maxHeartRate,
+      original: workout.original,
+    };
+    const row = (alias: string) => `ROW(${SUMMARY.map((c) => `${alias}.${c}`).join(', ')})`;
+    const written = await tx.query<{ id: string; existed: boolean; changed: boolean }>(
+      `WITH input AS (
+         SELECT * FROM json_populate_record(NULL::workouts, $1::json)
+       ), prior AS (
+         SELECT w.id, ${row('w')} IS DISTINCT FROM ${row('i')} AS changed
+         FROM workouts w, input i WHERE w.user_id = $2 AND w.workout_key = $3
+       ), upserted AS (
+         INSERT INTO workouts AS w (user_id, workout_key, ingestion_id, ${SUMMARY.join(', ')})
+         SELECT $2, $3, $4, ${SUMMARY.join(', ')} FROM input
+         ON CONFLICT (user_id, workout_key) DO UPDATE
+         SET ${[...SUMMARY, 'ingestion_id'].map((c) => `${c} = excluded.${c}`).join(', ')}, updated_at = now()
+         WHERE ${row('w')} IS DISTINCT FROM ${row('excluded')}
+         RETURNING w.id
+       )
+       SELECT coalesce((SELECT id FROM upserted), (SELECT id FROM prior)) AS id,
+              EXISTS (SELECT 1 FROM prior) AS existed,
+              coalesce((SELECT changed FROM prior), true) AS changed`,
+      [JSON.stringify(summary), ids.userId, workout.workoutKey, ids.ingestionId],
+    );
+    const { id, existed, changed } = written.rows[0]!;
+    const routeChanged = await writeRoute(tx, ids.userId, id, workout);
+    const seriesChanged = await writeSeries(tx, ids.userId, id, workout);
+    if (routeChanged > 0) {
+      await tx.query(
+        `UPDATE workouts w SET (route_min_lon, route_min_lat, route_max_lon, route_max_lat) =
+           (SELECT min(lon), min(lat), max(lon), max(lat) FROM workout_route_points p WHERE p.user_id = w.user_id AND p.workout_id = w.id)
+           ${postgis ? `, route = ${routeLineSql('w')}` : ''}
+         WHERE w.user_id = $1 AND w.id = $2`,
+        [ids.userId, id],
+      );
+    }
+    if (!existed) return 'inserted';
+    return changed || routeChanged > 0 || seriesChanged > 0 ? 'updated' : 'unchanged';
+  });
+}
+
+/** Upserts the route points; returns how many were new or changed. */
+async function writeRoute(tx: Queryable, userId: string, workoutId: string, workout: WorkoutRecord): Promise<number> {
+  if (workout.route.length === 0) return 0;
+  const points = new Map(
+    workout.route.map((p) => [
+      p.time.getTime(),
+      {
+        point_time: p.time.toISOString(),
+        lat: p.lat,
+        lon: p.lon,
+        altitude: p.altitude,
+        speed: p.speed,
+        course: p.course,
+        horizontal_accuracy: p.horizontalAccuracy,
+        vertical_accuracy: p.verticalAccuracy,
+      },
+    ]),
+  );
+  const values = ['lat', 'lon', 'altitude', 'speed', 'course', 'horizontal_accuracy', 'vertical_accuracy'];
+  const result = await tx.query(
+    `INSERT INTO workout_route_points AS p (user_id, workout_id, point_time, ${values.join(', ')})
+     SELECT $2, $3, point_time, ${values.join(', ')}
+     FROM json_to_recordset($1::json) AS i(point_time timestamptz, lat float8, lon float8, altitude float8,
+       speed float8, course float8, horizontal_accuracy float8, vertical_accuracy float8)
+     ON CONFLICT (user_id, workout_id, point_time) DO UPDATE SET ${values.map((c) => `${c} = excluded.${c}`).join(', ')}
+     WHERE ROW(${values.map((c) => `p.${c}`).join(', ')}) IS DISTINCT FROM ROW(${values.map((c) => `excluded.${c}`).join(', ')})`,
+    [JSON.stringify([...points.values()]), userId, workoutId],
+  );
+  return result.rowCount;
+}
+
+async function writeSeries(tx: Queryable, userId: string, workoutId: string, workout: WorkoutRecord): Promise<number> {
+  if (workout.series.length === 0) return 0;
+  const points = new Map(
+    workout.series.map((p) => [
+      `${p.series}\u0000${p.time.getTime()}\u0000${p.source}`,
+      { series: p.series, point_time: p.time.toISOString(), source: p.source, qty: p.qty, min: p.min, avg: p.avg, max: p.max, unit: p.unit },
+    ]),
+  );
+  const values = ['qty', 'min', 'avg', 'max', 'unit'];
+  const result = await tx.query(
+    `INSERT INTO workout_series AS s (user_id, workout_id, series, point_time, source, ${values.join(', ')})
+     SELECT $2, $3, series, point_time, source, ${values.join(', ')}
+     FROM json_to_recordset($1::json) AS i(series text, point_time timestamptz, source text, qty float8, min float8,
+       avg float8, max float8, unit text)
+     ON CONFLICT (user_id, workout_id, series, point_time, source) DO UPDATE SET ${values.map((c) => `${c} = excluded.${c}`).join(', ')}
+     WHERE ROW(${values.map((c) => `s.${c}`).join(', ')}) IS DISTINCT FROM ROW(${values.map((c) => `excluded.${c}`).join(', ')})`,
+    [JSON.stringify([...points.values()]), userId, workoutId],
+  );
+  return result.rowCount;
+}

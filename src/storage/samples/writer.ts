@@ -1,0 +1,149 @@
+/**
+ * Takes normalised records one at a time and writes them in chunks, while the
+ * caller goes on parsing: at most two chunks are in flight, so parsing, the
+ * database and the network overlap. Identities are collapsed within a chunk (last
+ * one wins); a chunk a constraint refuses is split until the offending row stands
+ * alone and is rejected with the database's reason, so one bad row never costs its
+ * neighbours. Transient errors are retried with exponential backoff.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/config.js';
+import type { HealthRecord, Rejection, WorkoutRecord } from '../../ingest/records.js';
+import { isTransientError, type Database } from '../database.js';
+import { ensurePartitions, monthOf } from '../partitions.js';
+import { TABLES, type ChunkedKind, type TableSpec } from './tables.js';
+import { isDataError, upsertChunk, type TaggedRow } from './upsert.js';
+import { writeWorkout } from './workouts.js';
+
+export type Outcome = 'inserted' | 'updated' | 'unchanged';
+
+export interface WriterSink {
+  outcome(type: string, outcome: Outcome, count: number): void;
+  /** A sample the database refused (a CHECK constraint the validation did not catch). */
+  reject(rejection: Rejection): void;
+}
+
+interface Entry {
+  row: TaggedRow;
+  record: HealthRecord;
+}
+
+const MAX_IN_FLIGHT = 2;
+
+export function createSampleWriter(options: {
+  db: Database;
+  userId: string;
+  ingestionId: string | null;
+  batch: Config['batch'];
+  postgis: boolean;
+  sink: WriterSink;
+  logger: Logger;
+}) {
+  const { db, batch, sink } = options;
+  const ids = { user_id: options.userId, ingestion_id: options.ingestionId };
+  const buffers = new Map<ChunkedKind, Map<string, Entry>>();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown = null;
+
+  async function retrying<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isTransientError(error) || attempt >= batch.maxRetries) throw error;
+        const delay = Math.min(batch.initialBackoffMs * 2 ** attempt, batch.maxBackoffMs);
+        options.logger.warn({ err: error, attempt: attempt + 1, delay }, 'transient database error; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  async function writeEntries(spec: TableSpec<never>, entries: Entry[]): Promise<void> {
+    try {
+      const counts = await retrying(() => upsertChunk(db, spec, entries.map((entry) => entry.row)));
+      for (const [type, c] of counts) {
+        sink.outcome(type, 'inserted', c.inserted);
+        sink.outcome(type, 'updated', c.updated);
+        sink.outcome(type, 'unchanged', c.unchanged);
+      }
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (entries.length === 1) {
+        const { record } = entries[0]!;
+        sink.reject({ type: record.type, category: 'range', reason: `refused by the database: ${(error as Error).message}`, sample: record.raw });
+        return;
+      }
+      const middle = Math.ceil(entries.length / 2);
+      await writeEntries(spec, entries.slice(0, middle));
+      await writeEntries(spec, entries.slice(middle));
+    }
+  }
+
+  async function flush(kind: ChunkedKind, buffer: Map<string, Entry>): Promise<void> {
+    const spec = TABLES[kind] as TableSpec<never>;
+    const entries = [...buffer.values()];
+    if (spec.partitioned) {
+      const months = new Set(entries.map((entry) => monthOf(entry.row.start_at as string)));
+      await retrying(() => ensurePartitions(db, spec.partitioned!, months));
+    }
+    await writeEntries(spec, entries);
+  }
+
+  async function flushWorkout(workout: WorkoutRecord): Promise<void> {
+    try {
+      const outcome = await retrying(() => writeWorkout(db, workout, { userId: ids.user_id, ingestionId: ids.ingestion_id }, options.postgis));
+      sink.outcome(workout.type, outcome, 1);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      sink.reject({ type: workout.type, category: 'range', reason: `refused by the database: ${(error as Error).message}`, sample: workout.raw });
+    }
+  }
+
+  /** Starts a write; resolves once there is room for another, letting the query go out meanwhile. */
+  async function launch(work: Promise<void>): Promise<void> {
+    const tracked = work.catch((error: unknown) => {
+      failure ??= error;
+    });
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+    if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    else await new Promise((resolve) => setImmediate(resolve));
+    if (failure) throw failure;
+  }
+
+  return {
+    /** Adds a record; when the returned promise exists, await it before adding more. */
+    add(record: HealthRecord): Promise<void> | undefined {
+      if (failure) throw failure;
+      if (record.kind === 'workout') return launch(flushWorkout(record));
+      const spec = TABLES[record.kind] as TableSpec<HealthRecord>;
+      const row = Object.assign(spec.toRow(record), ids, { t: record.type }) as TaggedRow;
+      let buffer = buffers.get(record.kind);
+      if (!buffer) buffers.set(record.kind, (buffer = new Map()));
+      const key = spec.key.map((column) => row[column]).join('\u0000');
+      const earlier = buffer.get(key);
+      if (earlier) {
+        // Collapsed within the payload: the last one wins; the earlier counts against it.
+        const same = spec.values.every((column) => JSON.stringify(earlier.row[column]) === JSON.stringify(row[column]));
+        sink.outcome(record.type, same ? 'unchanged' : 'updated', 1);
+        buffer.delete(key);
+      }
+      buffer.set(key, { row, record });
+      if (buffer.size < batch.chunkSize) return undefined;
+      buffers.delete(record.kind);
+      return launch(flush(record.kind, buffer));
+    },
+
+    async finish(): Promise<void> {
+      for (const [kind, buffer] of buffers) {
+        buffers.delete(kind);
+        await launch(flush(kind, buffer));
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+    },
+  };
+}
+
+export type SampleWriter = ReturnType<typeof createSampleWriter>;
