@@ -1,11 +1,15 @@
 /** Every route, grouped by resource; each group sets its own authentication scope. */
 import type { FastifyInstance } from 'fastify';
+import adminRoutes from './admin.js';
 import healthRoutes from './health.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
+import keyRoutes from './keys.js';
 
 export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);
   await app.register(ingestRoutes, { prefix: '/api/v1' });
   await app.register(ingestionRoutes, { prefix: '/api/v1' });
+  await app.register(keyRoutes, { prefix: '/api/v1' });
+  await app.register(adminRoutes, { prefix: '/api/v1' });
 }

@@ -207,10 +207,10 @@ export function ingestionsRepository(db: Queryable) {
     async insertRejections(userId: string, id: string, firstSeq: number, rejections: Rejection[]): Promise<void> {
       await db.query(
         `INSERT INTO rejected_samples (user_id, ingestion_id, seq, type, category, reason, sample)
-         SELECT $2, $3, $4 + ordinality - 1, r.type, r.category, r.reason, r.sample
-         FROM json_to_recordset($1::json) WITH ORDINALITY AS r(type text, category text, reason text, sample jsonb)
+         SELECT $2, $3, r.seq, r.type, r.category, r.reason, r.sample
+         FROM json_to_recordset($1::json) AS r(seq int, type text, category text, reason text, sample jsonb)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(rejections.map((r) => ({ ...r, sample: r.sample ?? null }))), userId, id, firstSeq],
+        [JSON.stringify(rejections.map((r, i) => ({ ...r, seq: firstSeq + i, sample: r.sample ?? null }))), userId, id],
       );
     },
 

@@ -1,0 +1,95 @@
+/** Users and the audit log: admin scope only. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../shared/errors.js';
+import { auditRepository } from '../../storage/repositories/audit.js';
+import { usersRepository, type UserRow } from '../../storage/repositories/users.js';
+import { principalOf, requireScope } from '../plugins/app/auth.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema, listQuery } from '../schemas/common.js';
+
+const userSchema = z.object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() }).meta({ id: 'User' });
+const auditSchema = z
+  .object({
+    at: z.string(),
+    action: z.string(),
+    key_id: z.string().nullable(),
+    user_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+const userView = (row: UserRow) => ({ id: row.id, email: row.email, active: row.active, created_at: new Date(row.created_at).toISOString() });
+
+const adminRoutes: FastifyPluginAsyncZod = async (app) => {
+  const users = usersRepository(app.services.db);
+  const audit = auditRepository(app.services.db);
+  app.addHook('onRequest', requireScope('admin'));
+
+  app.post(
+    '/admin/users',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a user',
+        security: SECURITY,
+        body: z.object({ email: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address').max(320) }),
+        response: { 201: userSchema, ...authErrors, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const row = await users.create(request.body.email);
+      if (!row) throw new AppError('CONFLICT', `email: a user with ${request.body.email} already exists`);
+      await audit.record({ action: 'user.created', keyId: principalOf(request).keyId, userId: row.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      return reply.status(201).send(userView(row));
+    },
+  );
+
+  app.get(
+    '/admin/users',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'List users',
+        security: SECURITY,
+        querystring: listQuery,
+        response: { 200: z.object({ items: z.array(userSchema), next: z.string().nullable() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const after = decodeCursor(request.query.cursor, (v): v is { created_at: string; id: string } => typeof v === 'object' && v !== null);
+      const rows = await users.list(request.query.limit + 1, after);
+      const page = rows.slice(0, request.query.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(userView),
+        next: rows.length > page.length && last ? encodeCursor({ created_at: new Date(last.created_at).toISOString(), id: last.id }) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/admin/audit',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'The audit log, newest first: keys created and revoked, failed authentications, admin actions',
+        security: SECURITY,
+        querystring: listQuery,
+        response: { 200: z.object({ items: z.array(auditSchema), next: z.string().nullable() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const before = decodeCursor(request.query.cursor, (v): v is string => typeof v === 'string');
+      const rows = await audit.list(request.query.limit + 1, before);
+      const page = rows.slice(0, request.query.limit);
+      return {
+        items: page.map(({ id: _id, at, ...rest }) => ({ at: new Date(at).toISOString(), ...rest })),
+        next: rows.length > page.length ? encodeCursor(page.at(-1)!.id) : null,
+      };
+    },
+  );
+};
+
+export default adminRoutes;

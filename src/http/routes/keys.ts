@@ -1,0 +1,148 @@
+/**
+ * API keys. An admin creates keys for any user (named by user_id or email); a
+ * user creates keys for itself with scopes no wider than its own. The secret is
+ * in the creation answer only; lists never show a key or its hash.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { hasScope } from '../../auth/key-service.js';
+import { AppError, notFound } from '../../shared/errors.js';
+import { apiKeysRepository, type ApiKeyRow, type Scope } from '../../storage/repositories/api-keys.js';
+import { usersRepository } from '../../storage/repositories/users.js';
+import { principalOf, requireScope } from '../plugins/app/auth.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema, listQuery, uuidParam } from '../schemas/common.js';
+
+const scopeSchema = z.enum(['ingest', 'read', 'admin']);
+
+const keySchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    scopes: z.array(scopeSchema),
+    user_id: z.uuid(),
+    format: z.enum(['generated', 'uuid']),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+const createSchema = z.object({
+  name: z.string().min(1).max(200),
+  scopes: z.array(scopeSchema).min(1),
+  user_id: z.uuid().optional(),
+  email: z.string().min(3).max(320).optional(),
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+  uuid: z.uuid().optional().describe('Register this UUID as the key (the old "Auto Export" configuration); matched case-insensitively'),
+});
+
+const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
+
+export function keyView(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    user_id: row.user_id,
+    format: row.format,
+    created_at: iso(row.created_at)!,
+    expires_at: iso(row.expires_at),
+    revoked_at: iso(row.revoked_at),
+    last_used_at: iso(row.last_used_at),
+  };
+}
+
+const keyRoutes: FastifyPluginAsyncZod = async (app) => {
+  const users = usersRepository(app.services.db);
+  const keys = apiKeysRepository(app.services.db);
+  app.addHook('onRequest', requireScope('ingest', 'read'));
+
+  app.post(
+    '/auth/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Create an API key; the answer holds the key, once',
+        security: SECURITY,
+        body: createSchema,
+        response: { 201: keySchema.extend({ key: z.string() }), ...authErrors, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const admin = hasScope(principal, 'admin');
+      const { body } = request;
+      let userId = principal.userId;
+      if (body.user_id !== undefined || body.email !== undefined) {
+        if (!admin) throw new AppError('FORBIDDEN', 'only an admin key may create keys for another user');
+        const byId = body.user_id ? await users.findById(body.user_id) : null;
+        const byEmail = body.email ? await users.findByEmail(body.email) : null;
+        if ((body.user_id && !byId) || (body.email && !byEmail)) throw notFound('user');
+        if (byId && byEmail && byId.id !== byEmail.id) throw new AppError('BAD_REQUEST', 'user_id and email name different users');
+        userId = (byId ?? byEmail)!.id;
+      }
+      const wider = body.scopes.filter((scope: Scope) => !hasScope(principal, scope));
+      if (wider.length > 0) throw new AppError('FORBIDDEN', `scopes: this key cannot grant ${wider.join(', ')}`);
+      if (body.expires_at && Date.parse(body.expires_at) <= Date.now()) throw new AppError('BAD_REQUEST', 'expires_at: must be in the future');
+      const { key, row } = await app.services.keys.create({
+        userId,
+        name: body.name,
+        scopes: [...new Set(body.scopes)],
+        expiresAt: body.expires_at ?? null,
+        ...(body.uuid ? { secret: body.uuid } : {}),
+        actor: principal,
+        client: { ip: request.ip, userAgent: request.headers['user-agent'] ?? null },
+      });
+      return reply.status(201).send({ ...keyView(row), key });
+    },
+  );
+
+  app.get(
+    '/auth/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: "List keys (an admin sees every user's); never the key or its hash",
+        security: SECURITY,
+        querystring: listQuery,
+        response: { 200: z.object({ items: z.array(keySchema), next: z.string().nullable() }), ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const after = decodeCursor(request.query.cursor, (v): v is { created_at: string; id: string } => typeof v === 'object' && v !== null);
+      const rows = await keys.list(hasScope(principal, 'admin') ? null : principal.userId, request.query.limit + 1, after);
+      const page = rows.slice(0, request.query.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(keyView),
+        next: rows.length > page.length && last ? encodeCursor({ created_at: iso(last.created_at), id: last.id }) : null,
+      };
+    },
+  );
+
+  app.delete(
+    '/auth/keys/:id',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Revoke a key: at once on this instance, within API_KEY_CACHE_SECONDS on others',
+        security: SECURITY,
+        params: uuidParam,
+        response: { 204: z.null(), ...authErrors, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const row = await app.services.keys.revoke(request.params.id, principal, {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      });
+      if (!row) throw notFound('key');
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+export default keyRoutes;

@@ -1,0 +1,74 @@
+/**
+ * Builds the real app over a real database for a test file, with an admin key
+ * and cheap argon2 parameters; tests talk to it with inject().
+ */
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config, type EnvSource } from '../../src/config/config.js';
+import type { Database } from '../../src/storage/database.js';
+import { resetDatabase, silent, workerDatabase, type DatabaseKind } from './databases.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+
+export const TEST_ENV: EnvSource = {
+  ADMIN_API_KEY: ADMIN_KEY,
+  ARGON2_MEMORY_KIB: '1024',
+  ARGON2_ITERATIONS: '1',
+  INGEST_WORKERS: '0',
+  LOG_LEVEL: 'silent',
+};
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Database;
+  config: Config;
+  postgis: boolean;
+  /** A new user with a key of the given scopes. */
+  userWithKey(email: string, scopes?: ('ingest' | 'read' | 'admin')[]): Promise<{ userId: string; key: string; keyId: string }>;
+  ingest(body: Buffer | string | object, key?: string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(
+  kind: DatabaseKind,
+  options: { env?: EnvSource; redis?: Redis | null; logger?: Logger; reset?: boolean } = {},
+): Promise<TestApp> {
+  const { db, postgis } = await workerDatabase(kind);
+  if (options.reset !== false) await resetDatabase(db);
+  const config = loadConfig({ ...TEST_ENV, ...options.env });
+  const app = await buildApp(config, { db, logger: options.logger ?? silent, redis: options.redis ?? null, postgis });
+  await app.services.keys.bootstrap();
+  return {
+    app,
+    db,
+    config,
+    postgis,
+    async userWithKey(email, scopes = ['ingest', 'read']) {
+      const user = await app.inject({ method: 'POST', url: '/api/v1/admin/users', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { email } });
+      const userId = (user.json() as { id: string }).id;
+      const key = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/keys',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        payload: { name: `${email} key`, scopes, user_id: userId },
+      });
+      const body = key.json() as { key: string; id: string };
+      return { userId, key: body.key, keyId: body.id };
+    },
+    ingest(body, key = ADMIN_KEY, headers = {}) {
+      const payload = Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
+      return app.inject({
+        method: 'POST',
+        url: '/api/v1/ingest',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
+        payload,
+      });
+    },
+    async close() {
+      await app.close();
+      await app.services.ingest.stop();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * One database of each kind per test worker: PGlite takes seconds to start, so
+ * it starts once; PostgreSQL gets a per-worker copy of the migrated template.
+ * Each test file starts from an empty state via resetDatabase().
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { createPgliteDatabase, createPostgresDatabase, type Database } from '../../src/storage/database.js';
+import { migrate } from '../../src/storage/migrate.js';
+import { enablePostgis } from '../../src/storage/postgis.js';
+import { adminUrl, testServices } from './services.js';
+
+export type DatabaseKind = 'embedded' | 'postgres';
+
+export const silent = pino({ level: 'silent' });
+
+/** The kinds these tests run against: always embedded, PostgreSQL when configured. */
+export function databaseKinds(): DatabaseKind[] {
+  return inject('postgresTemplate') ? ['embedded', 'postgres'] : ['embedded'];
+}
+
+const opened = new Map<DatabaseKind, Promise<{ db: Database; postgis: boolean }>>();
+
+export function workerDatabase(kind: DatabaseKind): Promise<{ db: Database; postgis: boolean }> {
+  let database = opened.get(kind);
+  if (!database) {
+    database = kind === 'embedded' ? openEmbedded() : createPostgres();
+    opened.set(kind, database);
+  }
+  return database;
+}
+
+async function openEmbedded() {
+  const db = await createPgliteDatabase(undefined);
+  const { postgis } = await migrate(db, silent);
+  return { db, postgis };
+}
+
+/** A fresh PostgreSQL database copied from the migrated template; the caller closes it. */
+export async function createPostgres(template = inject('postgresTemplate')): Promise<{ db: Database; postgis: boolean; url: string }> {
+  if (!template || !testServices.databaseUrl) throw new Error('PostgreSQL is not configured for tests (TEST_DATABASE_URL)');
+  const name = `hea_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl(testServices.databaseUrl) });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  await admin.end();
+  const url = adminUrl(testServices.databaseUrl, name);
+  const db = createPostgresDatabase(
+    { url, poolSize: 5, connectTimeoutMs: 5000, statementTimeoutMs: 0, applicationName: 'tests' },
+    silent,
+  );
+  return { db, postgis: await enablePostgis(db, silent), url };
+}
+
+/** An empty, unmigrated PostgreSQL database (for migration tests); returns its URL. */
+export async function createEmptyPostgres(): Promise<string> {
+  if (!testServices.databaseUrl) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `hea_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl(testServices.databaseUrl) });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return adminUrl(testServices.databaseUrl, name);
+}
+
+/** Empties every table but the migration history, so a test file starts clean. */
+export async function resetDatabase(db: Database): Promise<void> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+       AND c.relname NOT IN ('schema_migrations', 'spatial_ref_sys')`,
+  );
+  await db.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')} CASCADE`);
+}

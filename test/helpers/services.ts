@@ -1,0 +1,16 @@
+/** The real services the tests may use, named by TEST_* variables. */
+export const testServices = {
+  databaseUrl: process.env.TEST_DATABASE_URL || undefined,
+  redisUrl: process.env.TEST_REDIS_URL || undefined,
+  mqttUrl: process.env.TEST_MQTT_URL || undefined,
+  required: process.env.REQUIRE_SERVICES === '1',
+};
+
+export const TEMPLATE_DB = 'hea_test_template';
+
+/** The same server and credentials, another database name. */
+export function adminUrl(url: string, database = 'postgres'): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

@@ -1,0 +1,152 @@
+/**
+ * The fixtures through the whole HTTP path into a real database: every sample
+ * accounted for, stored in canonical units, and re-sends harmless.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { databaseKinds } from '../helpers/databases.js';
+import { fixtureJson, readFixture } from '../helpers/fixtures.js';
+
+type Counts = { received: number; inserted: number; updated: number; unchanged: number; rejected: number };
+const sum = (c: Counts) => c.inserted + c.updated + c.unchanged + c.rejected;
+
+/** The same data with every object's keys in reverse order and other spacing. */
+function reserialise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reserialise);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reserialise(v)]));
+  }
+  return value;
+}
+
+describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind);
+  });
+  afterAll(() => t.close());
+
+  const count = async (sql: string, params: unknown[] = []) => (await t.db.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+  it('stores all 16,341 points of the real metrics export, distance in metres, heart rate with min/avg/max', async () => {
+    const response = await t.ingest(readFixture('real-metrics-2024-03.json'), undefined, { 'automation-name': 'Hourly', 'session-id': 'ABC-1' });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.status).toBe('completed');
+    expect(body.format).toBe('hae');
+    expect(body.counts.received).toBe(16_341);
+    expect(sum(body.counts)).toBe(16_341);
+    expect(body.counts.rejected).toBe(0);
+    for (const counts of Object.values(body.by_type) as Counts[]) expect(sum(counts)).toBe(counts.received);
+
+    const stored =
+      (await count('SELECT count(*)::int AS n FROM quantity_samples')) +
+      (await count('SELECT count(*)::int AS n FROM heart_rate_samples')) +
+      (await count('SELECT count(*)::int AS n FROM sleep_nights'));
+    expect(stored).toBe(body.counts.inserted);
+    expect(body.counts.inserted + body.counts.updated + body.counts.unchanged).toBe(16_341);
+
+    const distance = await t.db.query<{ value: number; sent_value: number; sent_unit: string; unit: string }>(
+      "SELECT value, sent_value, sent_unit, unit FROM quantity_samples WHERE metric = 'walking_running_distance' AND sent_value > 0 LIMIT 1",
+    );
+    const row = distance.rows[0]!;
+    expect(row.unit).toBe('m');
+    expect(row.sent_unit).toBe('mi');
+    expect(row.value).toBeCloseTo(row.sent_value * 1609.344, 6);
+
+    const source = fixtureJson('real-metrics-2024-03.json').data.metrics.find((m: { name: string }) => m.name === 'heart_rate');
+    const spread = source.data.find((p: { Min: number; Max: number }) => p.Min !== p.Max);
+    const hr = await t.db.query<{ min: number; avg: number; max: number }>(
+      'SELECT min, avg, max FROM heart_rate_samples WHERE min <> max ORDER BY start_at LIMIT 1',
+    );
+    expect(spread).toBeDefined();
+    expect(hr.rows[0]!.min).toBeLessThan(hr.rows[0]!.max);
+
+    const nights = await t.db.query<{ core: number; deep: number; rem: number }>('SELECT core, deep, rem FROM sleep_nights ORDER BY night_date');
+    expect(nights.rows).toHaveLength(4);
+    for (const night of nights.rows) expect(night.core + night.deep + night.rem).toBeGreaterThan(0);
+
+    const ingestion = await t.app.inject({ url: body.status_url, headers: { authorization: `Bearer ${'test-admin-key-0123456789'}` } });
+    expect(ingestion.json().headers).toEqual({ 'automation-name': 'Hourly', 'session-id': 'ABC-1' });
+  });
+
+  it('answers identical bytes with the first ingestion and duplicate_of, recording nothing new', async () => {
+    const before = await count('SELECT count(*)::int AS n FROM raw_ingestions');
+    const response = await t.ingest(readFixture('real-metrics-2024-03.json'));
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.duplicate_of).toBe(body.id);
+    expect(body.counts.received).toBe(16_341);
+    expect(await count('SELECT count(*)::int AS n FROM raw_ingestions')).toBe(before);
+  });
+
+  it('counts every sample unchanged when the same data comes re-serialised', async () => {
+    const json = JSON.stringify(reserialise(fixtureJson('real-metrics-2024-03.json')), null, 1);
+    const response = await t.ingest(json);
+    const body = response.json();
+    expect(body.duplicate_of).toBeUndefined();
+    expect(body.counts.received).toBe(16_341);
+    expect(body.counts.unchanged).toBe(16_341);
+  });
+
+  it('stores the 741 sleep segments, InBed and the 56 pairs that differ only in stage', async () => {
+    const body = (await t.ingest(readFixture('real-sleep-segments-2025-04.json'))).json();
+    expect(body.counts).toMatchObject({ received: 741, inserted: 741, rejected: 0 });
+    expect(await count('SELECT count(*)::int AS n FROM sleep_segments')).toBe(741);
+    expect(await count("SELECT count(*)::int AS n FROM sleep_segments WHERE stage = 'InBed'")).toBeGreaterThan(0);
+    const pairs = await count(
+      'SELECT count(*)::int AS n FROM (SELECT 1 FROM sleep_segments GROUP BY start_at, end_at, source HAVING count(*) = 2) p',
+    );
+    expect(pairs).toBe(56);
+  });
+
+  it('rejects exactly the three bad edge-case points, each with a reason, and stores the rest', async () => {
+    const response = await t.ingest(readFixture('edge-cases-metrics.json'));
+    const body = response.json();
+    expect(body.counts.rejected).toBe(3);
+    expect(sum(body.counts)).toBe(body.counts.received);
+    const rejections = (
+      await t.app.inject({ url: `${body.status_url}/rejections`, headers: { authorization: 'Bearer test-admin-key-0123456789' } })
+    ).json();
+    expect(rejections.items).toHaveLength(3);
+    for (const item of rejections.items) expect(item.reason.length).toBeGreaterThan(5);
+    expect(rejections.items.map((i: { type: string }) => i.type).sort()).toEqual(['blood_pressure', 'step_count', 'step_count']);
+
+    expect(await count("SELECT count(*)::int AS n FROM quantity_samples WHERE metric = 'a_metric_from_a_future_ios' AND unit = 'zorks'")).toBe(1);
+    expect(await count("SELECT count(*)::int AS n FROM quantity_samples WHERE metric = 'step_count' AND start_at = '2024-09-20T22:00:00Z'")).toBe(2);
+    const twelveHour = await t.db.query<{ start_at: Date }>(
+      "SELECT start_at FROM heart_rate_samples WHERE start_at IN ('2024-09-20T21:57:00Z', '2024-09-21T09:57:00Z') ORDER BY start_at",
+    );
+    expect(twelveHour.rows.map((r) => new Date(r.start_at).toISOString())).toEqual(['2024-09-20T21:57:00.000Z', '2024-09-21T09:57:00.000Z']);
+  });
+
+  it('stores both workout versions with their routes and series, and a partial re-send deletes nothing', async () => {
+    const fixture = fixtureJson('workouts-v1-v2-with-routes.json');
+    const body = (await t.ingest(readFixture('workouts-v1-v2-with-routes.json'))).json();
+    expect(body.by_type.workouts).toMatchObject({ received: 2, inserted: 2 });
+    const points = await t.db.query<{ name: string; n: number }>(
+      `SELECT w.name, count(p.*)::int AS n FROM workouts w JOIN workout_route_points p ON p.workout_id = w.id GROUP BY w.name ORDER BY n DESC`,
+    );
+    expect(points.rows.map((r) => r.n)).toEqual([600, 240]);
+    if (t.postgis) {
+      const vertices = await t.db.query<{ n: number }>('SELECT ST_NPoints(route)::int AS n FROM workouts ORDER BY n DESC');
+      expect(vertices.rows.map((r) => r.n)).toEqual([600, 240]);
+    }
+    const seriesBefore = await count('SELECT count(*)::int AS n FROM workout_series');
+    expect(seriesBefore).toBeGreaterThan(0);
+
+    const v2 = fixture.data.workouts.find((w: { id?: string }) => w.id);
+    const partial = { ...v2, heartRateData: v2.heartRateData.slice(0, v2.heartRateData.length / 2) };
+    const again = (await t.ingest({ data: { workouts: [partial] } })).json();
+    expect(again.by_type.workouts).toMatchObject({ received: 1, unchanged: 1 });
+    expect(await count('SELECT count(*)::int AS n FROM workout_series')).toBe(seriesBefore);
+    expect(await count('SELECT count(*)::int AS n FROM workout_route_points')).toBe(840);
+  });
+
+  it('stores every record of the other data types, the ECG with its 600 voltages', async () => {
+    const body = (await t.ingest(readFixture('other-data-types.json'))).json();
+    expect(body.counts).toMatchObject({ received: 6, inserted: 6, rejected: 0 });
+    expect(await count('SELECT count(*)::int AS n FROM health_events')).toBe(5);
+    expect(await count('SELECT cardinality(voltages)::int AS n FROM ecg_recordings')).toBe(600);
+  });
+});
