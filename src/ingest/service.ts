@@ -51,7 +51,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
   const leaseSeconds = config.ingest.leaseSeconds;
   const active = new Set<Promise<unknown>>();
   let stopping = false;
-  let wake: (() => void) | null = null;
+  const wakers = new Set<() => void>();
   const loops: Promise<void>[] = [];
 
   /** Runs a claimed ingestion to its end and records the outcome; never throws. */
@@ -93,6 +93,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
 
   /** Waits for `work` up to the budget; resolves to null when the budget ran out first. */
   async function within<T>(work: Promise<T>, budgetMs: number): Promise<T | null> {
+    if (!Number.isFinite(budgetMs)) return work;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), budgetMs);
@@ -115,13 +116,14 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
         continue;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.ingest.pollIntervalMs);
-        wake = () => {
+        const wake = () => {
           clearTimeout(timer);
+          wakers.delete(wake);
           resolve();
         };
+        const timer = setTimeout(wake, config.ingest.pollIntervalMs);
+        wakers.add(wake);
       });
-      wake = null;
     }
   }
 
@@ -130,7 +132,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
      * Archives the upload (one durable write), answers a duplicate with the earlier
      * ingestion, then processes it within the budget.
      */
-    async ingest(upload: Upload, body: ReceivedBody): Promise<IngestResult> {
+    async ingest(upload: Upload, body: ReceivedBody, budgetMs = config.ingest.syncBudgetMs): Promise<IngestResult> {
       const earlier = await repository.findDuplicate(upload.userId, body.sha256);
       if (earlier) return { ingestion: earlier, duplicateOf: earlier.id };
       const row = await repository.archive({
@@ -142,7 +144,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
         leaseSeconds,
       });
       const work = track(run(row, body.bytes));
-      const finished = await within(work, config.ingest.syncBudgetMs);
+      const finished = await within(work, budgetMs);
       return { ingestion: finished ?? row };
     },
 
@@ -159,10 +161,10 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
     },
 
     /** Runs an archived body again through today's parser and thresholds, under the same id. */
-    async reprocess(userId: string, id: string): Promise<IngestionRow | null> {
+    async reprocess(userId: string, id: string, budgetMs = config.ingest.syncBudgetMs): Promise<IngestionRow | null> {
       const row = await repository.claim(userId, id, leaseSeconds);
       if (!row) return null;
-      return (await within(track(run(row)), config.ingest.syncBudgetMs)) ?? row;
+      return (await within(track(run(row)), budgetMs)) ?? row;
     },
 
     start(): void {
@@ -173,7 +175,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
     /** Stops taking work and waits for what is running to finish. */
     async stop(): Promise<void> {
       stopping = true;
-      wake?.();
+      for (const wake of [...wakers]) wake();
       await Promise.all(loops.splice(0));
       await Promise.allSettled([...active]);
     },

@@ -1,0 +1,124 @@
+/**
+ * `npm run cli -- <command>`: operator tooling. See --help.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { CliError } from './backend.js';
+import {
+  createKeyCommand,
+  createUserCommand,
+  envExample,
+  importCommand,
+  listKeysCommand,
+  migrateCommand,
+  reprocessCommand,
+  revokeKeyCommand,
+} from './commands.js';
+
+const HELP = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  migrate                               apply pending database migrations
+  users create --email <email>          create a user
+  keys create --user <email> --name <name> --scopes ingest,read
+              [--expires <date>] [--uuid <uuid>] [--json]
+                                        create an API key (printed once)
+  keys list [--json]                    list keys (never the secrets)
+  keys revoke <id>                      revoke a key
+  import [--user <email>] <file...>     import Health Auto Export or standard-format files
+                                        (default user: ADMIN_EMAIL)
+  reprocess (--ingestion <id> | --failed | --all)
+                                        run archived uploads again through today's parser and thresholds
+  config-reference                      print .env.example (every variable, its default and meaning)
+
+The CLI reads the same configuration as the server (.env and the environment).
+With the embedded database in use by a running server, commands go through that
+server's API using ADMIN_API_KEY.`;
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+  email: { type: 'string' },
+  user: { type: 'string' },
+  name: { type: 'string' },
+  scopes: { type: 'string' },
+  expires: { type: 'string' },
+  uuid: { type: 'string' },
+  json: { type: 'boolean' },
+  ingestion: { type: 'string' },
+  failed: { type: 'boolean' },
+  all: { type: 'boolean' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${HELP}\n`);
+    return command || values.help ? 0 : 1;
+  }
+  if (command === 'config-reference') {
+    process.stdout.write(envExample());
+    return 0;
+  }
+  const config = loadConfig();
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const progress = (line: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}\u001b[K`);
+  };
+  const need = (value: string | undefined, flag: string) => {
+    if (!value) throw new CliError(`${command}${sub ? ` ${sub}` : ''}: ${flag} is required (see --help)`);
+    return value;
+  };
+
+  switch (`${command}${['users', 'keys'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
+    case 'migrate':
+      await migrateCommand(config, out);
+      return 0;
+    case 'users create':
+      await createUserCommand(config, need(values.email, '--email'), out);
+      return 0;
+    case 'keys create':
+      await createKeyCommand(
+        config,
+        {
+          email: need(values.user, '--user'),
+          name: need(values.name, '--name'),
+          scopes: need(values.scopes, '--scopes').split(',').map((s) => s.trim()).filter(Boolean),
+          expires: values.expires,
+          uuid: values.uuid,
+          json: values.json ?? false,
+        },
+        out,
+      );
+      return 0;
+    case 'keys list':
+      await listKeysCommand(config, values.json ?? false, out);
+      return 0;
+    case 'keys revoke':
+      await revokeKeyCommand(config, need(rest[0], '<id>'), out);
+      return 0;
+    case 'import': {
+      const files = positionals.slice(1);
+      const results = await importCommand(config, files, values.user ?? config.auth.adminEmail, out, progress);
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      return results.some((r) => r.status === 'failed') ? 2 : 0;
+    }
+    case 'reprocess':
+      await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all }, out);
+      return 0;
+    default:
+      throw new CliError(`unknown command "${positionals.join(' ')}" (see --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof CliError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
