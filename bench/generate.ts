@@ -57,7 +57,9 @@ export function generateHaePayload(options: GenerateOptions): Generated {
   const routePoints = options.routePoints ?? 300;
 
   // Shares of the per-minute series; everything else is small and fixed per day.
-  const perMinute = Math.max(1, Math.floor((options.samples - workoutCount) / 7.2));
+  // Per minute: heart rate, watch steps, active and basal energy, distance (1 each), phone steps (1/2),
+  // respiratory rate and SpO2 (1/10 each); per day: a blood pressure, 13 sleep segments and a night.
+  const perMinute = Math.max(1, Math.ceil((options.samples - workoutCount) / (5.7 + 15 / 1440)) + 20);
   const days = Math.max(1, Math.ceil(perMinute / 1440));
   const metrics: { name: string; units: string; data: unknown[] }[] = [];
   const series = (name: string, units: string, count: number, point: (ms: number, i: number) => Record<string, unknown>) => {
