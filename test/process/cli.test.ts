@@ -26,7 +26,9 @@ describe('the CLI', () => {
   });
 
   it('creates a user and a key, printed once as JSON, listed without the secret', async () => {
-    expect((await runCli(['users', 'create', '--email', 'owner@example.com'], env)).stdout).toMatch(/created user owner@example.com/);
+    const user = await runCli(['users', 'create', '--email', 'owner@example.com'], env);
+    expect(user.stderr).toBe('');
+    expect(user.stdout).toMatch(/created user owner@example.com/);
     const created = await runCli(['keys', 'create', '--user', 'owner@example.com', '--name', 'phone', '--scopes', 'ingest,read', '--json'], env);
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout);
@@ -45,6 +47,7 @@ describe('the CLI', () => {
       ['import', '--user', 'owner@example.com', fixturePath('edge-cases-metrics.json'), fixturePath('real-sleep-segments-2025-04.json')],
       env,
     );
+    expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
     expect(imported.stdout).toMatch(/edge-cases-metrics.json: completed; received 18, inserted 15, updated 0, unchanged 0, rejected 3/);
     expect(imported.stdout).toMatch(/real-sleep-segments-2025-04.json: completed; received 741, inserted 741/);
