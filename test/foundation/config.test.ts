@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envExample } from '../../src/cli/commands.js';
+import { configReferenceMarkdown, envExample } from '../../src/cli/commands.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/schema.js';
 import { ROOT } from '../helpers/process.js';
@@ -45,5 +45,13 @@ describe('configuration', () => {
     const committed = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
     expect(committed).toBe(envExample());
     for (const name of Object.keys(SETTINGS)) expect(committed).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+  });
+});
+
+describe('the configuration reference in docs/operations.md', () => {
+  it('is the table generated from the settings', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
+    const section = /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(doc)?.[1];
+    expect(section).toBe(configReferenceMarkdown());
   });
 });
