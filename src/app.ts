@@ -4,18 +4,21 @@
  * external first, then the app's own, then routes. Tests drive it with inject.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createKeyService, loadPepper, type KeyService } from './auth/key-service.js';
 import type { Config } from './config/config.js';
 import errorHandler from './http/plugins/app/error-handler.js';
+import requestTelemetry from './http/plugins/app/request-telemetry.js';
 import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
 import { createIngestService, type IngestService } from './ingest/service.js';
+import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { createReadiness } from './monitoring/readiness.js';
 import type { Database } from './storage/database.js';
+import { ingestionsRepository } from './storage/repositories/ingestions.js';
 
 export interface AppDeps {
   db: Database;
@@ -31,6 +34,10 @@ export interface Services {
   keys: KeyService;
   ingest: IngestService;
   readiness: ReturnType<typeof createReadiness>;
+  /** This app's Prometheus registry and the API that records every metric. */
+  metrics: Metrics;
+  /** The root logger: its level is the process's (children follow it). */
+  logger: Logger;
 }
 
 declare module 'fastify' {
@@ -44,6 +51,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const redis = deps.redis ?? null;
+  const ingestions = ingestionsRepository(deps.db);
+  const metrics = createMetrics({
+    queue: () => ingestions.queueState(),
+    activeUsers: () => ingestions.activeUsers(24),
+    pool: () => deps.db.poolState(),
+  });
   const services: Services = {
     db: deps.db,
     keys: createKeyService({
@@ -52,9 +65,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       pepper: await loadPepper(deps.db, config.auth.pepper),
       redis,
       logger: deps.logger,
+      metrics,
     }),
-    ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, now: deps.now }),
+    ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
     readiness: createReadiness({ db: deps.db, redis }),
+    metrics,
+    logger: deps.logger,
   };
 
   const app = Fastify({
@@ -63,6 +79,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // One line per request, written by request-telemetry.ts, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: 1024 * 1024,
     trustProxy: false,
   }).withTypeProvider<ZodTypeProvider>();
@@ -75,8 +93,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  // The database outlives the app in tests (and could in a CLI): stop listening when the app closes.
+  const stopPoolWait = deps.db.onPoolWait((seconds) => metrics.poolWait(seconds));
+  app.addHook('onClose', async () => stopPoolWait());
 
   await app.register(openapi);
+  await app.register(requestTelemetry);
   await app.register(errorHandler);
   await app.register(routes);
   return app as unknown as FastifyInstance;

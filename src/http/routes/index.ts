@@ -5,6 +5,7 @@ import healthRoutes from './health.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
 import keyRoutes from './keys.js';
+import metricsRoutes from './metrics.js';
 
 export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);
@@ -12,4 +13,5 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(ingestionRoutes, { prefix: '/api/v1' });
   await app.register(keyRoutes, { prefix: '/api/v1' });
   await app.register(adminRoutes, { prefix: '/api/v1' });
+  await app.register(metricsRoutes);
 }
