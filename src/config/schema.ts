@@ -76,6 +76,9 @@ export const SETTINGS = {
   VALIDATION_PULSE_MAX: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '300', doc: 'Highest plausible pulse of a blood-pressure reading (bpm).' },
   VALIDATION_MIN_DATE: { schema: z.iso.date(), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
+
+  // Observability (metrics and logs)
+  METRICS_PORT: { schema: int(0, 65535).optional(), doc: 'Serve /metrics only on this port (on HOST), not on PORT. Unset: /metrics is on the main port, without a key.' },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
