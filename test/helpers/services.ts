@@ -6,9 +6,9 @@ export const testServices = {
   required: process.env.REQUIRE_SERVICES === '1',
 };
 
-/** Databases a test run creates are named `hea_test_<run>_…`, so parallel runs never touch each other's. */
+/** Databases a test run creates are named `hea_t<run>_…`, so parallel runs never touch each other's. */
 export function runDatabasePrefix(run: string): string {
-  return `hea_test_${run}_`;
+  return `hea_t${run}_`;
 }
 
 /** The same server and credentials, another database name. */
