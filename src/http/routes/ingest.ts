@@ -4,7 +4,7 @@
  * hashed, inflated under a size limit, and refused before it is read in full.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { checkEncoding, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
+import { checkEncoding, discardRest, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
@@ -61,6 +61,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         return reply.status(ingestionStatusCode(ingestion)).send(ingestionView(ingestion, duplicateOf));
       } catch (error) {
         if (error instanceof AppError && RECORDED_UNREAD.has(error.code)) {
+          await discardRest(request.body);
           await ingest.recordRefused(upload, error, Number.isFinite(declared(request)) ? declared(request) : 0);
         }
         throw error;
