@@ -11,11 +11,18 @@ import type { Logger } from 'pino';
 import { createKeyService, loadPepper, type KeyService } from './auth/key-service.js';
 import type { Config } from './config/config.js';
 import errorHandler from './http/plugins/app/error-handler.js';
+import jsonBody from './http/plugins/app/json-body.js';
+import rateLimits from './http/plugins/app/rate-limits.js';
+import securityHeaders from './http/plugins/app/security-headers.js';
+import cors from './http/plugins/external/cors.js';
+import rateLimit from './http/plugins/external/rate-limit.js';
 import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
+import { serverOptions } from './http/server-options.js';
 import { createIngestService, type IngestService } from './ingest/service.js';
 import { createReadiness } from './monitoring/readiness.js';
 import type { Database } from './storage/database.js';
+import { createRateLimitStore, type RateLimitStore } from './storage/rate-limit/index.js';
 
 export interface AppDeps {
   db: Database;
@@ -31,6 +38,7 @@ export interface Services {
   keys: KeyService;
   ingest: IngestService;
   readiness: ReturnType<typeof createReadiness>;
+  rateLimits: RateLimitStore;
 }
 
 declare module 'fastify' {
@@ -55,6 +63,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, now: deps.now }),
     readiness: createReadiness({ db: deps.db, redis }),
+    rateLimits: createRateLimitStore({
+      redis,
+      prefix: config.edge.rateLimit.redisPrefix,
+      now: () => (deps.now ? deps.now().getTime() : Date.now()),
+      logger: deps.logger,
+    }),
   };
 
   const app = Fastify({
@@ -63,8 +77,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    ...serverOptions(config.edge),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -77,6 +90,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   await app.register(openapi);
+  await app.register(cors);
+  await app.register(rateLimit);
+  await app.register(securityHeaders);
+  await app.register(jsonBody);
+  await app.register(rateLimits);
   await app.register(errorHandler);
   await app.register(routes);
   return app as unknown as FastifyInstance;

@@ -3,6 +3,7 @@
  * validate and normalise each sample, write in chunks, keep every rejection with
  * its reason, and report counts that add up.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
@@ -10,6 +11,7 @@ import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
+import { checkJsonText, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
 import type { ParseContext, ParsedItem, Rejection } from './records.js';
 import { isStandardPayload, parseStandard } from './standard/parse.js';
 import { Tally } from './tally.js';
@@ -24,9 +26,17 @@ export interface ProcessOutcome {
 
 const REJECTION_CHUNK = 1000;
 
-/** Parses the JSON text; a syntax error becomes a 400 that says where. */
-export function parseJson(bytes: Buffer): unknown {
+/**
+ * Parses a JSON body, the one way every body is parsed: UTF-8 only (a wrong
+ * encoding would be stored silently mangled), hostile shapes refused before
+ * parsing (json-guard.ts), and a syntax error becomes a 400 that says where.
+ */
+export function parseJson(bytes: Buffer, limits: JsonLimits): unknown {
   if (bytes.length === 0) throw new AppError('INVALID_JSON', 'body is empty; expected JSON');
+  if (!isUtf8(bytes)) {
+    throw new AppError('INVALID_JSON', `body is not valid UTF-8 (first bad byte at ${firstInvalidUtf8(bytes)}); JSON must be sent as UTF-8`);
+  }
+  checkJsonText(bytes, limits);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (error) {
@@ -51,7 +61,7 @@ export async function processBody(
   const { db, config } = deps;
   const repository = ingestionsRepository(db);
   const ctx: ParseContext = { limits: config.ingest.limits, now: deps.now() };
-  const { format, items } = detectFormat(parseJson(bytes), ctx);
+  const { format, items } = detectFormat(parseJson(bytes, config.edge.json), ctx);
 
   const tally = new Tally();
   let pending: Rejection[] = [];
