@@ -2,9 +2,10 @@
  * Hostile JSON is refused before JSON.parse builds anything from it: one pass
  * over the raw bytes checks the nesting depth (deep nesting overflows the stack
  * of whatever walks the result later), the length of every string (one huge
- * string is memory spent on nothing the app sends), and prototype-poisoning keys
+ * string is memory spent on nothing the app sends), prototype-poisoning keys
  * (`__proto__`, or `prototype` directly inside `constructor`: harmless to
- * JSON.parse but dangerous to any code that later merges the object).
+ * JSON.parse but dangerous to any code that later merges the object), and
+ * escapes PostgreSQL cannot store (`\u0000`, unpaired surrogates).
  * The pass costs a fraction of JSON.parse itself, so it runs on 100 MB bodies.
  */
 import { AppError } from '../shared/errors.js';
@@ -21,6 +22,7 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
+const LETTER_U = 0x75;
 
 const PROTO = Buffer.from('__proto__');
 const CONSTRUCTOR = Buffer.from('constructor');
@@ -52,7 +54,8 @@ export function checkJsonText(bytes: Uint8Array, limits: JsonLimits): void {
         if (inner === QUOTE) break;
         if (inner === BACKSLASH) {
           escaped = true;
-          i++;
+          if (bytes[i + 1] === LETTER_U) i = checkUnicodeEscape(bytes, i, start) - 1;
+          else i++;
         }
         i++;
       }
@@ -88,6 +91,38 @@ export function checkJsonText(bytes: Uint8Array, limits: JsonLimits): void {
       afterConstructorKey = false;
     }
   }
+}
+
+/**
+ * A `\uXXXX` escape at `at`: refuses the two that PostgreSQL cannot store in
+ * text or jsonb (U+0000, and a UTF-16 surrogate without its pair), which would
+ * otherwise fail the whole chunk they are written in. Returns the index after
+ * the escape (after both halves of a pair).
+ */
+function checkUnicodeEscape(bytes: Uint8Array, at: number, stringStart: number): number {
+  const code = hex4(bytes, at + 2);
+  if (code < 0) return at + 2; // not an escape JSON.parse accepts: it reports it
+  if (code === 0) throw refuse(`a string at byte ${stringStart} contains \\u0000, which cannot be stored`);
+  if (code >= 0xd800 && code <= 0xdbff) {
+    const low = bytes[at + 6] === BACKSLASH && bytes[at + 7] === LETTER_U ? hex4(bytes, at + 8) : -1;
+    if (low >= 0xdc00 && low <= 0xdfff) return at + 12;
+  }
+  if (code >= 0xd800 && code <= 0xdfff) {
+    throw refuse(`a string at byte ${stringStart} contains an unpaired UTF-16 surrogate (\\u${code.toString(16)}), which cannot be stored`);
+  }
+  return at + 6;
+}
+
+/** Four hex digits at `at` as a number; -1 when they are not (JSON.parse reports the bad escape). */
+function hex4(bytes: Uint8Array, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 4; i++) {
+    const byte = bytes[i];
+    const digit = byte === undefined ? -1 : byte >= 0x30 && byte <= 0x39 ? byte - 0x30 : (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66 ? (byte | 0x20) - 0x57 : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
 }
 
 /** Whether the string that ended just before `from` is an object key (a colon follows). */

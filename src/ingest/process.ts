@@ -40,7 +40,10 @@ export function parseJson(bytes: Buffer, limits: JsonLimits): unknown {
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new AppError('INVALID_JSON', `body is not valid JSON: ${(error as Error).message}`);
+    // V8 quotes the text around the error, control characters included; PostgreSQL cannot store U+0000.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    const message = (error as Error).message.replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    throw new AppError('INVALID_JSON', `body is not valid JSON: ${message}`);
   }
 }
 

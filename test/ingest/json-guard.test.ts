@@ -99,3 +99,28 @@ describe('encoding', () => {
     expect(parseJson(Buffer.from('{"source": "Jane’s Apple\u00a0Watch"}'), LIMITS)).toEqual({ source: 'Jane’s Apple\u00a0Watch' });
   });
 });
+
+describe('escapes PostgreSQL cannot store', () => {
+  it.each([
+    ['an escaped NUL', '{"source": "a\\u0000b"}', 'contains \\u0000'],
+    ['a lone high surrogate', '{"source": "a\\ud800b"}', 'unpaired UTF-16 surrogate (\\ud800)'],
+    ['a high surrogate at the end of a string', '["\\uD83D"]', 'unpaired UTF-16 surrogate (\\ud83d)'],
+    ['a lone low surrogate', '["\\udc00"]', 'unpaired UTF-16 surrogate (\\udc00)'],
+    ['two high surrogates', '["\\ud83d\\ud83d"]', 'unpaired UTF-16 surrogate'],
+  ])('refuses %s', (_what, text, message) => {
+    const error = refusal(text);
+    expect(error?.code).toBe('UNPROCESSABLE_PAYLOAD');
+    expect(error?.message).toContain(message);
+  });
+
+  it('accepts surrogate pairs and other escapes', () => {
+    expect(parseJson(Buffer.from('["\\ud83d\\ude00", "\\u00e9\\u202f\\n\\\\u0000"]'), LIMITS)).toEqual(['😀', 'é\u202f\n\\u0000']);
+  });
+
+  it('keeps the syntax error message storable when the body holds NUL bytes (UTF-16 text once failed with a 500)', () => {
+    const error = refusal(Buffer.from('{"a": 1}', 'utf16le').swap16());
+    expect(error?.code).toBe('INVALID_JSON');
+    expect(error?.message).not.toContain(String.fromCharCode(0));
+    expect(error?.message).toContain('\\u0000');
+  });
+});

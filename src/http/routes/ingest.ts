@@ -12,6 +12,7 @@ import { SECURITY, authErrors, errorSchema } from '../schemas/common.js';
 import { ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 /** Refusals recorded as failed ingestions without a body: the body was never read in full. */
 const RECORDED_UNREAD = new Set(['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_ENCODING', 'UNSUPPORTED_MEDIA_TYPE']);
 
@@ -49,6 +50,10 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         const contentType = request.headers['content-type'];
         if (!contentType || !JSON_TYPE.test(contentType)) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(contentType ?? '')} is not accepted; send application/json`);
+        }
+        const charset = CHARSET.exec(contentType)?.[1];
+        if (charset && !/^utf-?8$/i.test(charset)) {
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type charset ${JSON.stringify(charset)} is not accepted; JSON must be sent as UTF-8`);
         }
         const encoding = checkEncoding(request.headers['content-encoding']);
         if (encoding === null && declared(request) > limit) throw tooLarge(limit);
