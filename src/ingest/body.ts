@@ -95,7 +95,7 @@ export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limi
     source.unpipe(tap);
     await discardRest(source);
     if (refusal) throw refusal;
-    if (error instanceof AppError) throw error;
+    if (error instanceof AppError || encoding !== 'gzip') throw error;
     throw new AppError('BAD_REQUEST', `body is not valid gzip: ${(error as Error).message}`);
   } finally {
     source.off('error', gone).off('close', gone);

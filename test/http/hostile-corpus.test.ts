@@ -86,3 +86,33 @@ describe.each(databaseKinds())('the hostile corpus (%s database)', (kind) => {
     expect(counts.inserted + counts.updated + counts.unchanged).toBe(16_341);
   });
 });
+
+describe('hostile JSON on routes other than /ingest', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded');
+  });
+  afterAll(() => t.close());
+
+  const createUser = (payload: string | Buffer) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/v1/admin/users',
+      headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-type': 'application/json' },
+      payload,
+    });
+
+  it.each([
+    ['prototype poisoning', '{"email": "a@example.com", "__proto__": {"admin": true}}', 422, 'forbidden key "__proto__"'],
+    ['deep nesting', `{"email": "a@example.com", "x": ${'['.repeat(100)}${']'.repeat(100)}}`, 422, 'MAX_JSON_DEPTH'],
+    ['a huge string', JSON.stringify({ email: 'a@example.com', x: 'x'.repeat(70_000) }), 422, 'MAX_STRING_KB'],
+    ['invalid UTF-8', Buffer.concat([Buffer.from('{"email": "a'), Buffer.from([0xff]), Buffer.from('@example.com"}')]), 400, 'not valid UTF-8'],
+    ['a syntax error', '{"email": ', 400, 'not valid JSON'],
+    ['an empty body', '', 400, 'body is empty'],
+  ])('refuses %s the same way as an upload', async (_what, payload, status, message) => {
+    const response = await createUser(payload);
+    expect(response.statusCode).toBe(status);
+    expect(response.json().error.message).toContain(message);
+    expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', ['a@example.com'])).toMatchObject({ rows: [] });
+  });
+});
