@@ -10,6 +10,7 @@ import { createIngestService, type IngestService } from './ingest/service.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { createReadiness } from './monitoring/readiness.js';
 import type { Database } from './storage/database.js';
+import { createRateLimitStore, type RateLimitStore } from './storage/rate-limit/index.js';
 import { ingestionsRepository } from './storage/repositories/ingestions.js';
 
 export interface ServiceDeps {
@@ -26,6 +27,8 @@ export interface Services {
   keys: KeyService;
   ingest: IngestService;
   readiness: ReturnType<typeof createReadiness>;
+  /** The sliding-window store behind every rate limit (Redis, or memory while Redis is away). */
+  rateLimits: RateLimitStore;
   /** This instance's Prometheus registry and the API that records every metric. */
   metrics: Metrics;
   /** The root logger: its level is the process's (children follow it). */
@@ -52,6 +55,13 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     }),
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
     readiness: createReadiness({ db: deps.db, redis }),
+    rateLimits: createRateLimitStore({
+      redis,
+      prefix: config.edge.rateLimit.redisPrefix,
+      now: () => (deps.now ? deps.now().getTime() : Date.now()),
+      logger: deps.logger,
+      onDegraded: (degraded) => metrics.setRateLimitDegraded(degraded),
+    }),
     metrics,
     logger: deps.logger,
   };
