@@ -121,6 +121,6 @@ describe('escapes PostgreSQL cannot store', () => {
     const error = refusal(Buffer.from('{"a": 1}', 'utf16le').swap16());
     expect(error?.code).toBe('INVALID_JSON');
     expect(error?.message).not.toContain(String.fromCharCode(0));
-    expect(error?.message).toContain('\\u0000');
+    expect(error?.message).toMatch(/position \d+/);
   });
 });
