@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { createKeyService, loadPepper, type KeyService } from './auth/key-service.js';
 import type { Config } from './config/config.js';
 import errorHandler from './http/plugins/app/error-handler.js';
+import compression from './http/plugins/external/compress.js';
 import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
 import { createIngestService, type IngestService } from './ingest/service.js';
@@ -31,6 +32,8 @@ export interface Services {
   keys: KeyService;
   ingest: IngestService;
   readiness: ReturnType<typeof createReadiness>;
+  /** Whether PostGIS objects exist: bbox searches then refine with ST_Intersects. */
+  postgis: boolean;
 }
 
 declare module 'fastify' {
@@ -55,6 +58,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, now: deps.now }),
     readiness: createReadiness({ db: deps.db, redis }),
+    postgis: deps.postgis,
   };
 
   const app = Fastify({
@@ -77,6 +81,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   await app.register(openapi);
+  await app.register(compression);
   await app.register(errorHandler);
   await app.register(routes);
   return app as unknown as FastifyInstance;

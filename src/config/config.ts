@@ -101,6 +101,10 @@ function shape(raw: Raw) {
       initialBackoffMs: raw.BATCH_INITIAL_BACKOFF_MS,
       maxBackoffMs: raw.BATCH_MAX_BACKOFF_MS,
     },
+    reading: {
+      compressMinBytes: raw.COMPRESS_MIN_BYTES,
+      exportBatchRows: raw.EXPORT_BATCH_ROWS,
+    },
   };
 }
 

@@ -76,6 +76,10 @@ export const SETTINGS = {
   VALIDATION_PULSE_MAX: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '300', doc: 'Highest plausible pulse of a blood-pressure reading (bpm).' },
   VALIDATION_MIN_DATE: { schema: z.iso.date(), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
+
+  // Reading: queries, daily summaries and exports.
+  COMPRESS_MIN_BYTES: { schema: int(0, 1024 * 1024 * 1024), default: '1024', doc: 'Responses at least this large are compressed (brotli or gzip, whichever the client accepts).' },
+  EXPORT_BATCH_ROWS: { schema: int(100, 100_000), default: '5000', doc: 'Rows an export reads per query; an export holds one batch in memory whatever its range.' },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

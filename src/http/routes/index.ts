@@ -1,6 +1,7 @@
 /** Every route, grouped by resource; each group sets its own authentication scope. */
 import type { FastifyInstance } from 'fastify';
 import adminRoutes from './admin.js';
+import dataRoutes from './data/index.js';
 import healthRoutes from './health.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
@@ -12,4 +13,5 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(ingestionRoutes, { prefix: '/api/v1' });
   await app.register(keyRoutes, { prefix: '/api/v1' });
   await app.register(adminRoutes, { prefix: '/api/v1' });
+  await app.register(dataRoutes, { prefix: '/api/v1' });
 }
