@@ -14,6 +14,7 @@ import requestTelemetry from './http/plugins/app/request-telemetry.js';
 import securityHeaders from './http/plugins/app/security-headers.js';
 import cors from './http/plugins/external/cors.js';
 import rateLimit from './http/plugins/external/rate-limit.js';
+import compression from './http/plugins/external/compress.js';
 import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
 import { serverOptions } from './http/server-options.js';
@@ -60,6 +61,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(openapi);
   await app.register(cors);
   await app.register(rateLimit);
+  await app.register(compression);
   await app.register(securityHeaders);
   await app.register(requestTelemetry);
   await app.register(jsonBody);

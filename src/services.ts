@@ -33,6 +33,8 @@ export interface Services {
   metrics: Metrics;
   /** The root logger: its level is the process's (children follow it). */
   logger: Logger;
+  /** Whether PostGIS objects exist: bbox searches then refine with ST_Intersects. */
+  postgis: boolean;
 }
 
 export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
@@ -64,5 +66,6 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     }),
     metrics,
     logger: deps.logger,
+    postgis: deps.postgis,
   };
 }

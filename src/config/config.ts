@@ -127,6 +127,10 @@ function shape(raw: Raw) {
       },
       json: { maxDepth: raw.MAX_JSON_DEPTH, maxStringBytes: raw.MAX_STRING_KB * 1024 },
     },
+    reading: {
+      compressMinBytes: raw.COMPRESS_MIN_BYTES,
+      exportBatchRows: raw.EXPORT_BATCH_ROWS,
+    },
   };
 }
 

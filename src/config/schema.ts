@@ -111,6 +111,9 @@ export const SETTINGS = {
   KEEP_ALIVE_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '72', doc: 'How long an idle keep-alive connection stays open; longer than the proxy\'s idle timeout, so the proxy never reuses a connection the server is closing.' },
   MAX_JSON_DEPTH: { schema: int(8, 10_000), default: '64', doc: 'A JSON body nested deeper than this many levels is refused whole (the app sends under 10).' },
   MAX_STRING_KB: { schema: int(1, 102_400), default: '64', doc: 'A JSON body holding any string longer than this (KiB, as sent) is refused whole.' },
+  // Reading: queries, daily summaries and exports.
+  COMPRESS_MIN_BYTES: { schema: int(0, 1024 * 1024 * 1024), default: '1024', doc: 'Responses at least this large are compressed (brotli or gzip, whichever the client accepts).' },
+  EXPORT_BATCH_ROWS: { schema: int(100, 100_000), default: '5000', doc: 'Rows an export reads per query; an export holds one batch in memory whatever its range.' },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -1,6 +1,7 @@
 /** Every route, grouped by resource; each group sets its own authentication scope. */
 import type { FastifyInstance } from 'fastify';
 import adminRoutes from './admin.js';
+import dataRoutes from './data/index.js';
 import healthRoutes from './health.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
@@ -18,4 +19,5 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(adminRoutes, { prefix: '/api/v1' });
   await app.register(metricsRoutes);
   await app.register(loggingRoutes, { prefix: '/api/v1' });
+  await app.register(dataRoutes, { prefix: '/api/v1' });
 }

@@ -3,6 +3,9 @@
  * (conflict) key and the value columns compared to tell `updated` from `unchanged`.
  * Rows are plain objects serialised as JSON and expanded in SQL by json_to_recordset,
  * so a statement has the same few parameters whatever the chunk size.
+ *
+ * The way back lives here too: `fromRow` rebuilds the record from a row selected
+ * with `readColumns(spec)`, so exports give back exactly what was stored.
  */
 import type {
   BloodPressureRecord,
@@ -13,6 +16,7 @@ import type {
   QuantityRecord,
   SleepNightRecord,
   SleepSegmentRecord,
+  SleepStage,
 } from '../../ingest/records.js';
 import type { PartitionedTable } from '../partitions.js';
 
@@ -26,11 +30,36 @@ export interface TableSpec<R extends HealthRecord = HealthRecord> {
   columns: Record<string, string>;
   key: string[];
   values: string[];
+  /**
+   * The `by_type` name of the rows: a column holding it (`metric`, `type`), or the one
+   * name every row of the table counts under.
+   */
+  type: { column: string } | { name: string };
   toRow(record: R): Row;
+  /** The inverse of toRow, for a row selected with readColumns(spec). */
+  fromRow(row: Row): R;
 }
 
 const iso = (date: Date) => date.toISOString();
 const identity = { user_id: 'uuid', ingestion_id: 'uuid' };
+
+/** The columns a record is rebuilt from; dates as text (drivers turn them into local-midnight Dates). */
+export function readColumns(spec: Pick<TableSpec, 'columns'>, alias = 't'): string {
+  return Object.entries(spec.columns)
+    .filter(([column]) => column !== 'user_id' && column !== 'ingestion_id')
+    .map(([column, type]) => (type === 'date' ? `${alias}.${column}::text AS ${column}` : `${alias}.${column}`))
+    .join(', ');
+}
+
+/** Drivers give timestamptz as Date (pg, PGlite); accept text too. */
+export const asDate = (value: unknown): Date => (value instanceof Date ? value : new Date(value as string));
+const optionalDate = (value: unknown): Date | null => (value === null || value === undefined ? null : asDate(value));
+const num = (value: unknown) => value as number;
+const optionalNum = (value: unknown) => (value === null || value === undefined ? null : (value as number));
+const str = (value: unknown) => value as string;
+const optionalStr = (value: unknown) => (value === null || value === undefined ? null : (value as string));
+/** Fields every record has; `raw` is only kept for rejections, so a stored record has none. */
+const base = (row: Row) => ({ start: asDate(row.start_at), end: asDate(row.end_at), source: str(row.source), raw: null });
 
 const quantity: TableSpec<QuantityRecord> = {
   table: 'quantity_samples',
@@ -50,6 +79,18 @@ const quantity: TableSpec<QuantityRecord> = {
   },
   key: ['user_id', 'metric', 'start_at', 'end_at', 'source', 'qualifier'],
   values: ['value', 'unit', 'sent_value', 'sent_unit', 'extra'],
+  type: { column: 'metric' },
+  fromRow: (row) => ({
+    kind: 'quantity',
+    type: str(row.metric),
+    ...base(row),
+    qualifier: str(row.qualifier),
+    value: num(row.value),
+    unit: str(row.unit),
+    sentValue: num(row.sent_value),
+    sentUnit: str(row.sent_unit),
+    extra: (row.extra as Record<string, unknown> | null) ?? null,
+  }),
   toRow: (r) => ({
     metric: r.type,
     start_at: iso(r.start),
@@ -70,6 +111,16 @@ const heartRate: TableSpec<HeartRateRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', min: 'float8', avg: 'float8', max: 'float8', context: 'text' },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['min', 'avg', 'max', 'context'],
+  type: { name: 'heart_rate' },
+  fromRow: (row) => ({
+    kind: 'heart_rate',
+    type: 'heart_rate',
+    ...base(row),
+    min: num(row.min),
+    avg: num(row.avg),
+    max: num(row.max),
+    context: optionalStr(row.context),
+  }),
   toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, min: r.min, avg: r.avg, max: r.max, context: r.context }),
 };
 
@@ -79,6 +130,15 @@ const bloodPressure: TableSpec<BloodPressureRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', systolic: 'float8', diastolic: 'float8', pulse: 'float8' },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['systolic', 'diastolic', 'pulse'],
+  type: { name: 'blood_pressure' },
+  fromRow: (row) => ({
+    kind: 'blood_pressure',
+    type: 'blood_pressure',
+    ...base(row),
+    systolic: num(row.systolic),
+    diastolic: num(row.diastolic),
+    pulse: optionalNum(row.pulse),
+  }),
   toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, systolic: r.systolic, diastolic: r.diastolic, pulse: r.pulse }),
 };
 
@@ -88,6 +148,8 @@ const sleepSegment: TableSpec<SleepSegmentRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', stage: 'text', hours: 'float8' },
   key: ['user_id', 'start_at', 'end_at', 'source', 'stage'],
   values: ['hours'],
+  type: { name: 'sleep_analysis' },
+  fromRow: (row) => ({ kind: 'sleep_segment', type: 'sleep_analysis', ...base(row), stage: row.stage as SleepStage, hours: num(row.hours) }),
   toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, stage: r.stage, hours: r.hours }),
 };
 
@@ -113,6 +175,22 @@ const sleepNight: TableSpec<SleepNightRecord> = {
   },
   key: ['user_id', 'night_date', 'source'],
   values: ['start_at', 'end_at', 'total_sleep', 'asleep', 'core', 'deep', 'rem', 'awake', 'in_bed', 'in_bed_start', 'in_bed_end'],
+  type: { name: 'sleep_analysis' },
+  fromRow: (row) => ({
+    kind: 'sleep_night',
+    type: 'sleep_analysis',
+    ...base(row),
+    nightDate: str(row.night_date),
+    totalSleep: optionalNum(row.total_sleep),
+    asleep: optionalNum(row.asleep),
+    core: optionalNum(row.core),
+    deep: optionalNum(row.deep),
+    rem: optionalNum(row.rem),
+    awake: optionalNum(row.awake),
+    inBed: optionalNum(row.in_bed),
+    inBedStart: optionalDate(row.in_bed_start),
+    inBedEnd: optionalDate(row.in_bed_end),
+  }),
   toRow: (r) => ({
     night_date: r.nightDate,
     source: r.source,
@@ -135,6 +213,14 @@ const event: TableSpec<EventRecord> = {
   columns: { ...identity, type: 'text', start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', qualifier: 'text', data: 'jsonb' },
   key: ['user_id', 'type', 'start_at', 'end_at', 'source', 'qualifier'],
   values: ['data'],
+  type: { column: 'type' },
+  fromRow: (row) => ({
+    kind: 'event',
+    type: row.type as EventRecord['type'],
+    ...base(row),
+    qualifier: str(row.qualifier),
+    data: row.data as Record<string, unknown>,
+  }),
   toRow: (r) => ({ type: r.type, start_at: iso(r.start), end_at: iso(r.end), source: r.source, qualifier: r.qualifier, data: r.data }),
 };
 
@@ -155,6 +241,19 @@ const ecg: TableSpec<EcgRecord> = {
   },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['classification', 'average_heart_rate', 'sampling_frequency', 'voltages', 'voltage_times', 'voltage_unit', 'data'],
+  type: { name: 'ecg' },
+  fromRow: (row) => ({
+    kind: 'ecg',
+    type: 'ecg',
+    ...base(row),
+    classification: optionalStr(row.classification),
+    averageHeartRate: optionalNum(row.average_heart_rate),
+    samplingFrequency: optionalNum(row.sampling_frequency),
+    voltages: row.voltages as number[],
+    voltageTimes: row.voltage_times as (number | null)[],
+    voltageUnit: optionalStr(row.voltage_unit),
+    data: row.data as Record<string, unknown>,
+  }),
   toRow: (r) => ({
     start_at: iso(r.start),
     end_at: iso(r.end),
@@ -178,6 +277,6 @@ export const TABLES = {
   sleep_night: sleepNight,
   event,
   ecg,
-} satisfies Record<Exclude<HealthRecord['kind'], 'workout'>, TableSpec<never>>;
+} satisfies Record<Exclude<HealthRecord['kind'], 'workout'>, TableSpec<HealthRecord>>;
 
 export type ChunkedKind = keyof typeof TABLES;

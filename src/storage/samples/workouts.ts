@@ -7,6 +7,7 @@
 import type { WorkoutRecord } from '../../ingest/records.js';
 import type { Database, Queryable } from '../database.js';
 import { routeLineSql } from '../postgis.js';
+import { asDate } from './tables.js';
 import type { Outcome } from './writer.js';
 
 const SUMMARY = [
@@ -123,4 +124,60 @@ async function writeSeries(tx: Queryable, userId: string, workoutId: string, wor
     [JSON.stringify([...points.values()]), userId, workoutId],
   );
   return result.rowCount;
+}
+
+/** The summary columns a workout record is rebuilt from (the inverse of the writer above). */
+export const WORKOUT_COLUMNS = ['id', 'workout_key', 'start_at', 'end_at', ...SUMMARY] as const;
+export const ROUTE_POINT_COLUMNS = ['point_time', 'lat', 'lon', 'altitude', 'speed', 'course', 'horizontal_accuracy', 'vertical_accuracy'] as const;
+export const SERIES_POINT_COLUMNS = ['series', 'point_time', 'source', 'qty', 'min', 'avg', 'max', 'unit'] as const;
+
+type Columns<C extends readonly string[]> = { [K in C[number]]: unknown };
+export type WorkoutRow = Columns<typeof WORKOUT_COLUMNS>;
+export type RoutePointRow = Columns<typeof ROUTE_POINT_COLUMNS>;
+export type SeriesPointRow = Columns<typeof SERIES_POINT_COLUMNS>;
+
+const nullable = <T>(value: unknown) => (value === undefined ? null : (value as T | null));
+
+/** A stored workout as the record it was written from; workouts carry no source. */
+export function workoutFromRows(row: WorkoutRow, route: RoutePointRow[], series: SeriesPointRow[]): WorkoutRecord {
+  return {
+    kind: 'workout',
+    type: 'workouts',
+    start: asDate(row.start_at),
+    end: asDate(row.end_at),
+    source: '',
+    raw: null,
+    workoutKey: row.workout_key as string,
+    name: row.name as string,
+    durationS: nullable(row.duration_s),
+    distanceM: nullable(row.distance_m),
+    activeEnergyKcal: nullable(row.active_energy_kcal),
+    totalEnergyKcal: nullable(row.total_energy_kcal),
+    location: nullable(row.location),
+    isIndoor: nullable(row.is_indoor),
+    minHeartRate: nullable(row.min_heart_rate),
+    avgHeartRate: nullable(row.avg_heart_rate),
+    maxHeartRate: nullable(row.max_heart_rate),
+    original: row.original as Record<string, unknown>,
+    route: route.map((p) => ({
+      time: asDate(p.point_time),
+      lat: p.lat as number,
+      lon: p.lon as number,
+      altitude: nullable(p.altitude),
+      speed: nullable(p.speed),
+      course: nullable(p.course),
+      horizontalAccuracy: nullable(p.horizontal_accuracy),
+      verticalAccuracy: nullable(p.vertical_accuracy),
+    })),
+    series: series.map((p) => ({
+      series: p.series as string,
+      time: asDate(p.point_time),
+      qty: nullable(p.qty),
+      min: nullable(p.min),
+      avg: nullable(p.avg),
+      max: nullable(p.max),
+      unit: nullable(p.unit),
+      source: p.source as string,
+    })),
+  };
 }

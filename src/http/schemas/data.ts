@@ -1,0 +1,322 @@
+/**
+ * Shapes of the reading endpoints (api.md, "Reading"), declared once for
+ * validation, types and the OpenAPI document, with the views that turn stored
+ * rows into them. Times are ISO 8601 in UTC; hours, metres, kcal as named.
+ */
+import { z } from 'zod';
+import { convertUnit } from '../../ingest/units.js';
+import type { Row } from '../../storage/repositories/readings.js';
+import type { DailySummaryRow } from '../../storage/repositories/summary.js';
+import type { WorkoutListRow } from '../../storage/repositories/workouts.js';
+import type { RoutePointRow, SeriesPointRow } from '../../storage/samples/workouts.js';
+
+const EXAMPLE_START = '2024-03-13T04:19:54.000Z';
+const iso = (value: unknown) => (value instanceof Date ? value : new Date(value as string)).toISOString();
+const isoOrNull = (value: unknown) => (value === null || value === undefined ? null : iso(value));
+const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+
+/** Text that may reach SQL: PostgreSQL refuses the NUL character. */
+const sqlText = (max: number) => z.string().min(1).max(max).refine((value) => !value.includes('\u0000'), 'must not contain the NUL character');
+
+// ---------- query strings ----------
+
+const instant = z.iso.datetime({ offset: true });
+
+export const rangeQuery = z.object({
+  start: instant.optional().describe('Samples starting at or after this instant (ISO 8601 with an offset or Z)').meta({ example: '2024-03-13T00:00:00-04:00' }),
+  end: instant.optional().describe('Samples starting before this instant (exclusive)').meta({ example: '2024-03-18T00:00:00-04:00' }),
+});
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page (1-1000)').meta({ example: 1000 }),
+  cursor: z.string().max(1024).optional().describe('The `next` value of the previous page').meta({ example: 'WyIyMDI0LTAzLTE0VDA0OjAzOjAwLjAwMFoiXQ' }),
+  order: z.enum(['asc', 'desc']).default('asc').describe('By start time').meta({ example: 'desc' }),
+});
+
+export const samplesQuery = rangeQuery.extend(pageQuery.shape).extend({
+  source: sqlText(500).optional().describe('Only samples of this source string, exactly as sent').meta({ example: "Samantha's Apple\u00a0Watch" }),
+});
+
+export const sleepQuery = samplesQuery.extend({
+  detail: z.enum(['nights', 'segments']).default('nights').describe('`nights`: summarised nights; `segments`: the raw stage segments').meta({ example: 'segments' }),
+});
+
+export const metricSamplesQuery = samplesQuery.extend({
+  unit: sqlText(64).optional().describe("Convert values to this unit (one of the metric's dimension, e.g. km or mi for a distance)").meta({ example: 'km' }),
+});
+
+export const metricParam = z.object({ name: sqlText(200).describe('A metric name, e.g. step_count (aliases such as vo2max accepted)').meta({ example: 'walking_running_distance' }) });
+
+const coordinate = (min: number, max: number) => z.number().min(min).max(max);
+
+/** `minLon,minLat,maxLon,maxLat` in degrees (WGS 84). */
+export const bboxParam = z
+  .string()
+  .transform((text, ctx) => {
+    const parts = text.split(',').map((part) => Number(part.trim()));
+    const box = z
+      .tuple([coordinate(-180, 180), coordinate(-90, 90), coordinate(-180, 180), coordinate(-90, 90)])
+      .refine(([minLon, minLat, maxLon, maxLat]) => minLon <= maxLon && minLat <= maxLat, 'minimum must not exceed maximum (a box across the antimeridian is two requests)')
+      .safeParse(parts.length === 4 && parts.every(Number.isFinite) ? parts : null);
+    if (!box.success) {
+      ctx.addIssue({ code: 'custom', message: `bbox must be minLon,minLat,maxLon,maxLat in degrees: ${box.error.issues[0]!.message}` });
+      return z.NEVER;
+    }
+    const [minLon, minLat, maxLon, maxLat] = box.data;
+    return { minLon, minLat, maxLon, maxLat };
+  })
+  .describe('Only workouts whose route crosses this box: minLon,minLat,maxLon,maxLat in degrees')
+  .meta({ example: '-122.52,37.70,-122.35,37.83' });
+
+export const workoutParam = z.object({ id: z.uuid().describe("The workout's id, from the list").meta({ example: '0c1d6a1e-8f3b-4a52-9a55-3d2f1e0c9b11' }) });
+
+export const workoutsQuery = rangeQuery.extend(pageQuery.shape).extend({ bbox: bboxParam.optional() });
+
+/** A real IANA zone name PostgreSQL and the ICU data both know (no POSIX offsets such as UTC+5). */
+const timeZone = z
+  .string()
+  .max(64)
+  .refine((zone) => {
+    if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return false;
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone name such as Europe/Berlin or Etc/GMT+5');
+
+export const MAX_SUMMARY_DAYS = 366;
+
+export const summaryQuery = z
+  .object({
+    start: z.iso.date().describe('First local day (YYYY-MM-DD)').meta({ example: '2024-03-13' }),
+    end: z.iso.date().describe('Last local day, inclusive (YYYY-MM-DD)').meta({ example: '2024-03-17' }),
+    tz: timeZone.default('UTC').describe('IANA zone the days are taken in').meta({ example: 'America/New_York' }),
+  })
+  .refine(({ start, end }) => start <= end, { message: 'end must not be before start', path: ['end'] })
+  .refine(({ start, end }) => (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1 <= MAX_SUMMARY_DAYS, {
+    message: `at most ${MAX_SUMMARY_DAYS} days per request`,
+    path: ['end'],
+  });
+
+// ---------- items ----------
+
+const timed = {
+  start: z.string().describe('ISO 8601, UTC'),
+  end: z.string().describe('ISO 8601, UTC; equals start for a point in time'),
+  source: z.string().describe('The device or app, exactly as sent ("" when none)'),
+};
+
+const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.string().nullable().describe('Cursor of the next page, or null') });
+
+export const heartRateItem = z
+  .object({ ...timed, min: z.number(), avg: z.number(), max: z.number(), context: z.string().nullable() })
+  .meta({ id: 'HeartRateSample', example: { start: EXAMPLE_START, end: EXAMPLE_START, source: 'Apple Watch', min: 58, avg: 61, max: 66, context: null } });
+
+export const bloodPressureItem = z
+  .object({ ...timed, systolic: z.number(), diastolic: z.number(), pulse: z.number().nullable() })
+  .meta({ id: 'BloodPressureSample', example: { start: EXAMPLE_START, end: EXAMPLE_START, source: 'Omron', systolic: 121, diastolic: 79, pulse: 64 } });
+
+const hours = z.number().nullable();
+export const sleepNightItem = z
+  .object({
+    ...timed,
+    date: z.string().describe('Local date the night ended on (YYYY-MM-DD)'),
+    total_sleep_h: hours,
+    asleep_h: hours,
+    core_h: hours,
+    deep_h: hours,
+    rem_h: hours,
+    awake_h: hours,
+    in_bed_h: hours,
+    in_bed_start: z.string().nullable(),
+    in_bed_end: z.string().nullable(),
+  })
+  .meta({
+    id: 'SleepNight',
+    example: {
+      start: '2024-03-14T02:36:04.000Z', end: '2024-03-14T10:00:30.000Z', source: 'iPhone|Apple Watch', date: '2024-03-14',
+      total_sleep_h: null, asleep_h: 0, core_h: 4.02, deep_h: 0.88, rem_h: 1.38, awake_h: 0.05, in_bed_h: 6.86,
+      in_bed_start: '2024-03-14T02:36:04.000Z', in_bed_end: '2024-03-14T10:00:30.000Z',
+    },
+  });
+
+export const sleepSegmentItem = z
+  .object({ ...timed, stage: z.enum(['Awake', 'Asleep', 'Core', 'REM', 'Deep', 'Unspecified', 'InBed']), hours: z.number() })
+  .meta({ id: 'SleepSegment', example: { start: '2025-04-19T03:16:55.000Z', end: '2025-04-19T03:20:55.000Z', source: 'Apple Watch', stage: 'Core', hours: 0.0667 } });
+
+export const metricSampleItem = z
+  .object({
+    ...timed,
+    qualifier: z.string().describe('Tells same-time samples apart (insulin reason); "" when none'),
+    value: z.number(),
+    unit: z.string(),
+    sent_value: z.number().describe('The value as the phone sent it'),
+    sent_unit: z.string(),
+    extra: z.record(z.string(), z.unknown()).nullable().describe('Fields kept beside the value (glucose mealTime, ...)'),
+  })
+  .meta({
+    id: 'MetricSample',
+    example: { start: EXAMPLE_START, end: EXAMPLE_START, source: 'iPhone', qualifier: '', value: 1609.344, unit: 'm', sent_value: 1, sent_unit: 'mi', extra: null },
+  });
+
+export const metricItem = z
+  .object({
+    name: z.string(),
+    unit: z.string().describe('The canonical unit values are stored in'),
+    count: z.number().int(),
+    first: z.string().describe('Earliest sample start'),
+    last: z.string().describe('Latest sample end'),
+    path: z.string().describe('Where the samples are served'),
+  })
+  .meta({ id: 'Metric', example: { name: 'step_count', unit: 'count', count: 1492, first: '2024-03-13T04:00:00.000Z', last: '2024-03-18T03:59:00.000Z', path: '/api/v1/data/metrics/step_count' } });
+
+export const workoutItem = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    start: z.string(),
+    end: z.string(),
+    duration_s: z.number().nullable(),
+    distance_m: z.number().nullable(),
+    active_energy_kcal: z.number().nullable(),
+    total_energy_kcal: z.number().nullable(),
+    location: z.string().nullable(),
+    is_indoor: z.boolean().nullable(),
+    heart_rate: z.object({ min: z.number().nullable(), avg: z.number().nullable(), max: z.number().nullable() }),
+    has_route: z.boolean(),
+  })
+  .meta({
+    id: 'Workout',
+    example: {
+      id: '0c1d6a1e-8f3b-4a52-9a55-3d2f1e0c9b11', name: 'Outdoor Run', start: '2024-03-14T11:00:00.000Z', end: '2024-03-14T11:40:00.000Z',
+      duration_s: 2400, distance_m: 6437.4, active_energy_kcal: 412.5, total_energy_kcal: 480.1, location: 'Outdoor', is_indoor: false,
+      heart_rate: { min: 92, avg: 148, max: 171 }, has_route: true,
+    },
+  });
+
+const lineString = z
+  .object({ type: z.literal('LineString'), coordinates: z.array(z.array(z.number())).describe('[longitude, latitude, altitude] in time order; [longitude, latitude] where no altitude was sent') })
+  .meta({ id: 'GeoJsonLineString' });
+
+const seriesPoint = z.object({
+  time: z.string(),
+  qty: z.number().nullable(),
+  min: z.number().nullable(),
+  avg: z.number().nullable(),
+  max: z.number().nullable(),
+  unit: z.string().nullable(),
+  source: z.string(),
+});
+
+export const workoutDetail = workoutItem
+  .extend({
+    route: lineString.nullable().describe('GeoJSON LineString built from the stored route points; null with fewer than two'),
+    series: z.record(z.string(), z.array(seriesPoint)).describe('Series by name (heartRateData, heartRateRecovery, stepCount, ...), points in time order'),
+    original: z.record(z.string(), z.unknown()).describe('The workout as sent, without route and series'),
+  })
+  .meta({ id: 'WorkoutDetail' });
+
+const nullableNumber = z.number().nullable();
+export const summaryItem = z
+  .object({
+    date: z.string().describe('Local date (YYYY-MM-DD) in the requested zone'),
+    steps: nullableNumber,
+    distance_m: nullableNumber.describe('walking_running_distance'),
+    active_energy_kcal: nullableNumber,
+    basal_energy_kcal: nullableNumber,
+    exercise_min: nullableNumber,
+    flights: nullableNumber,
+    resting_heart_rate: nullableNumber,
+    hrv_ms: nullableNumber,
+    heart_rate: z.object({ min: nullableNumber, avg: nullableNumber, max: nullableNumber }),
+    sleep: z.object({ asleep_h: nullableNumber, core_h: nullableNumber, deep_h: nullableNumber, rem_h: nullableNumber, awake_h: nullableNumber, in_bed_h: nullableNumber }),
+  })
+  .meta({
+    id: 'DailySummary',
+    example: {
+      date: '2024-03-14', steps: 8412, distance_m: 6120.5, active_energy_kcal: 512.3, basal_energy_kcal: 1702.9, exercise_min: 34, flights: 9,
+      resting_heart_rate: 57, hrv_ms: 48.2, heart_rate: { min: 52, avg: 74.3, max: 151 },
+      sleep: { asleep_h: 6.28, core_h: 4.02, deep_h: 0.88, rem_h: 1.38, awake_h: 0.05, in_bed_h: 6.86 },
+    },
+  });
+
+export const heartRateList = list(heartRateItem);
+export const bloodPressureList = list(bloodPressureItem);
+export const sleepList = list(z.union([sleepNightItem, sleepSegmentItem]));
+export const metricSampleList = list(metricSampleItem);
+export const metricList = list(metricItem);
+export const workoutList = list(workoutItem);
+export const summaryList = list(summaryItem);
+
+// ---------- views ----------
+
+export const heartRateView = (row: Row): z.infer<typeof heartRateItem> => ({
+  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
+  min: row.min as number, avg: row.avg as number, max: row.max as number, context: (row.context as string | null) ?? null,
+});
+
+export const bloodPressureView = (row: Row): z.infer<typeof bloodPressureItem> => ({
+  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
+  systolic: row.systolic as number, diastolic: row.diastolic as number, pulse: num(row.pulse),
+});
+
+export const sleepNightView = (row: Row): z.infer<typeof sleepNightItem> => ({
+  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string, date: row.night_date as string,
+  total_sleep_h: num(row.total_sleep), asleep_h: num(row.asleep), core_h: num(row.core), deep_h: num(row.deep), rem_h: num(row.rem),
+  awake_h: num(row.awake), in_bed_h: num(row.in_bed), in_bed_start: isoOrNull(row.in_bed_start), in_bed_end: isoOrNull(row.in_bed_end),
+});
+
+export const sleepSegmentView = (row: Row): z.infer<typeof sleepSegmentItem> => ({
+  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
+  stage: row.stage as z.infer<typeof sleepSegmentItem>['stage'], hours: row.hours as number,
+});
+
+/** A quantity sample, in `unit` when given and convertible, else as stored. */
+export function metricSampleView(row: Row, unit?: string): z.infer<typeof metricSampleItem> {
+  const stored = { value: row.value as number, unit: row.unit as string };
+  const converted = unit === undefined ? null : convertUnit(stored.value, stored.unit, unit);
+  return {
+    start: iso(row.start_at), end: iso(row.end_at), source: row.source as string, qualifier: row.qualifier as string,
+    ...(converted === null ? stored : { value: converted, unit: unit! }),
+    sent_value: row.sent_value as number, sent_unit: row.sent_unit as string,
+    extra: (row.extra as Record<string, unknown> | null) ?? null,
+  };
+}
+
+export const workoutView = (row: WorkoutListRow): z.infer<typeof workoutItem> => ({
+  id: row.id as string, name: row.name as string, start: iso(row.start_at), end: iso(row.end_at),
+  duration_s: num(row.duration_s), distance_m: num(row.distance_m), active_energy_kcal: num(row.active_energy_kcal),
+  total_energy_kcal: num(row.total_energy_kcal), location: (row.location as string | null) ?? null, is_indoor: (row.is_indoor as boolean | null) ?? null,
+  heart_rate: { min: num(row.min_heart_rate), avg: num(row.avg_heart_rate), max: num(row.max_heart_rate) },
+  has_route: row.has_route,
+});
+
+/** GeoJSON from the stored points (already in time order), the same on both databases. */
+export function routeGeoJson(points: RoutePointRow[]): z.infer<typeof lineString> | null {
+  if (points.length < 2) return null;
+  return {
+    type: 'LineString',
+    coordinates: points.map((p) => (p.altitude === null ? [p.lon as number, p.lat as number] : [p.lon as number, p.lat as number, p.altitude as number])),
+  };
+}
+
+export function workoutDetailView(row: WorkoutListRow, route: RoutePointRow[], series: SeriesPointRow[]): z.infer<typeof workoutDetail> {
+  const bySeries: Record<string, z.infer<typeof seriesPoint>[]> = {};
+  for (const p of series) {
+    (bySeries[p.series as string] ??= []).push({
+      time: iso(p.point_time), qty: num(p.qty), min: num(p.min), avg: num(p.avg), max: num(p.max),
+      unit: (p.unit as string | null) ?? null, source: p.source as string,
+    });
+  }
+  return { ...workoutView(row), route: routeGeoJson(route), series: bySeries, original: row.original as Record<string, unknown> };
+}
+
+export const summaryView = (row: DailySummaryRow): z.infer<typeof summaryItem> => ({
+  date: row.date, steps: row.steps, distance_m: row.distance_m, active_energy_kcal: row.active_energy_kcal,
+  basal_energy_kcal: row.basal_energy_kcal, exercise_min: row.exercise_min, flights: row.flights,
+  resting_heart_rate: row.resting_heart_rate, hrv_ms: row.hrv_ms,
+  heart_rate: { min: row.hr_min, avg: row.hr_avg, max: row.hr_max },
+  sleep: { asleep_h: row.asleep_h, core_h: row.core_h, deep_h: row.deep_h, rem_h: row.rem_h, awake_h: row.awake_h, in_bed_h: row.in_bed_h },
+});
