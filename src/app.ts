@@ -15,6 +15,8 @@ import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
 import { createIngestService, type IngestService } from './ingest/service.js';
 import { createReadiness } from './monitoring/readiness.js';
+import { createMqttIntake } from './mqtt/intake.js';
+import { createMqttSubscriber, type MqttSubscriber } from './mqtt/subscriber.js';
 import type { Database } from './storage/database.js';
 
 export interface AppDeps {
@@ -31,6 +33,8 @@ export interface Services {
   keys: KeyService;
   ingest: IngestService;
   readiness: ReturnType<typeof createReadiness>;
+  /** Set when MQTT_URL is; the server starts it after listening. */
+  mqtt: MqttSubscriber | null;
 }
 
 declare module 'fastify' {
@@ -54,8 +58,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       logger: deps.logger,
     }),
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, now: deps.now }),
-    readiness: createReadiness({ db: deps.db, redis }),
+    readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
+    mqtt: null,
   };
+  if (config.mqtt.url) {
+    const intake = createMqttIntake({ db: deps.db, keys: services.keys, ingest: services.ingest, config: config.mqtt, logger: deps.logger });
+    services.mqtt = createMqttSubscriber({ config: { ...config.mqtt, url: config.mqtt.url }, logger: deps.logger, handle: intake.handle });
+  }
 
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
