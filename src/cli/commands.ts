@@ -179,6 +179,14 @@ export function envExample(): string {
   return lines.join('\n');
 }
 
+/** The configuration table of docs/operations.md, generated from the same list. */
+export function configReferenceMarkdown(): string {
+  const rows = Object.entries(SETTINGS).map(
+    ([name, setting]) => `| \`${name}\` | ${'default' in setting && setting.default !== '' ? `\`${setting.default}\`` : '(unset)'} | ${setting.doc.replaceAll('|', '\\|')} |`,
+  );
+  return ['| variable | default | what it does |', '|---|---|---|', ...rows].join('\n');
+}
+
 function bar(done: number, total: number, label: string): string {
   const width = 20;
   const filled = Math.round((done / total) * width);

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { CliError } from './backend.js';
 import {
   createKeyCommand,
+  configReferenceMarkdown,
   createUserCommand,
   envExample,
   importCommand,
@@ -29,7 +30,8 @@ Commands:
                                         (default user: ADMIN_EMAIL)
   reprocess (--ingestion <id> | --failed | --all)
                                         run archived uploads again through today's parser and thresholds
-  config-reference                      print .env.example (every variable, its default and meaning)
+  config-reference [--markdown]         print .env.example (every variable, its default and meaning),
+                                        or the table of docs/operations.md
 
 The CLI reads the same configuration as the server (.env and the environment).
 With the embedded database in use by a running server, commands go through that
@@ -47,6 +49,7 @@ const options = {
   ingestion: { type: 'string' },
   failed: { type: 'boolean' },
   all: { type: 'boolean' },
+  markdown: { type: 'boolean' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 1;
   }
   if (command === 'config-reference') {
-    process.stdout.write(envExample());
+    process.stdout.write(values.markdown ? `${configReferenceMarkdown()}\n` : envExample());
     return 0;
   }
   const config = loadConfig();

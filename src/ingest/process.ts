@@ -3,6 +3,7 @@
  * validate and normalise each sample, write in chunks, keep every rejection with
  * its reason, and report counts that add up.
  */
+import { parse as parseTolerant, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
@@ -27,11 +28,24 @@ const REJECTION_CHUNK = 1000;
 /** Parses the JSON text; a syntax error becomes a 400 that says where. */
 export function parseJson(bytes: Buffer): unknown {
   if (bytes.length === 0) throw new AppError('INVALID_JSON', 'body is empty; expected JSON');
+  const text = bytes.toString('utf8');
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(text);
   } catch (error) {
-    throw new AppError('INVALID_JSON', `body is not valid JSON: ${(error as Error).message}`);
+    throw new AppError('INVALID_JSON', `body is not valid JSON: ${locateSyntaxError(text) ?? (error as Error).message}`);
   }
+}
+
+/** Where JSON.parse gave up, found again by a parser that reports offsets (only on this failure path). */
+function locateSyntaxError(text: string): string | null {
+  const errors: ParseError[] = [];
+  parseTolerant(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return null;
+  const before = text.slice(0, first.offset);
+  const line = before.split('\n').length;
+  const column = first.offset - before.lastIndexOf('\n');
+  return `${printParseErrorCode(first.error)} at line ${line}, column ${column} (position ${first.offset})`;
 }
 
 export function detectFormat(body: unknown, ctx: ParseContext): { format: Format; items: Generator<ParsedItem> } {

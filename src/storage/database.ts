@@ -101,7 +101,7 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
   const wrap = (target: { query: typeof db.query }): Queryable => ({
     async query<R>(text: string, params?: unknown[]) {
       const result = await target.query<R>(text, params);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      return { rows: result.rows, rowCount: result.rows.length || (result.affectedRows ?? 0) };
     },
   });
   return {

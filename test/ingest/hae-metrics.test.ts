@@ -1,36 +1,22 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseHaeMetrics } from '../../src/ingest/hae/metrics.js';
 import type {
   BloodPressureRecord,
   HealthRecord,
   HeartRateRecord,
-  ParseContext,
+ 
   ParsedItem,
   QuantityRecord,
   Rejection,
   SleepNightRecord,
   SleepSegmentRecord,
 } from '../../src/ingest/records.js';
+import { FIXTURES_DIR as fixtures } from '../helpers/fixtures.js';
+import { defaultContext } from '../helpers/parse-context.js';
 
-const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const fixtures = path.resolve(repoRoot, '../shared/fixtures/hae');
 
-function defaultContext(): ParseContext {
-  return {
-    now: new Date(),
-    limits: {
-      heartRate: { min: 15, max: 300 },
-      systolic: { min: 50, max: 250 },
-      diastolic: { min: 30, max: 150 },
-      pulse: { min: 15, max: 300 },
-      minDate: new Date('1970-01-01T00:00:00Z'),
-      maxFutureHours: 48,
-    },
-  };
-}
 
 function fixtureMetrics(file: string): unknown {
   return JSON.parse(readFileSync(path.join(fixtures, file), 'utf8')).data.metrics;
@@ -255,8 +241,7 @@ describe('edge-cases-metrics.json', () => {
   });
 
   it('rejects the 17 bpm reading once the heart-rate minimum is raised to 20', () => {
-    const ctx = defaultContext();
-    ctx.limits.heartRate = { min: 20, max: 300 };
+    const ctx = defaultContext({ VALIDATION_HEART_RATE_MIN: '20' });
     const rejected = rejections(parse(fixtureMetrics('edge-cases-metrics.json'), ctx));
     expect(rejected).toHaveLength(4);
     const heartRate = rejected.find((r) => r.type === 'heart_rate')!;

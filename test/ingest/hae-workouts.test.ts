@@ -1,31 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseHae } from '../../src/ingest/hae/parse.js';
 import { parseHaeWorkouts } from '../../src/ingest/hae/workouts.js';
-import type { ParseContext, ParsedItem, WorkoutRecord } from '../../src/ingest/records.js';
+import type { ParsedItem, WorkoutRecord } from '../../src/ingest/records.js';
+import { FIXTURES_DIR as fixtures } from '../helpers/fixtures.js';
+import { defaultContext as context } from '../helpers/parse-context.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const fixtures = path.resolve(repoRoot, '../shared/fixtures/hae');
 
 function fixtureText(name: string): string {
   return readFileSync(path.join(fixtures, name), 'utf8');
 }
 
-function context(): ParseContext {
-  return {
-    limits: {
-      heartRate: { min: 15, max: 300 },
-      systolic: { min: 50, max: 250 },
-      diastolic: { min: 30, max: 150 },
-      pulse: { min: 15, max: 300 },
-      minDate: new Date('1970-01-01T00:00:00Z'),
-      maxFutureHours: 48,
-    },
-    now: new Date(),
-  };
-}
 
 type Sent = Record<string, unknown>;
 

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configReferenceMarkdown, envExample } from '../../src/cli/commands.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { SETTINGS } from '../../src/config/schema.js';
+import { ROOT } from '../helpers/process.js';
+
+describe('configuration', () => {
+  it('gives every default from an empty environment, frozen', () => {
+    const config = loadConfig({});
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000 });
+    expect(config.database.url).toBeUndefined();
+    expect(config.ingest.maxPayloadBytes).toBe(100 * 1024 * 1024);
+    expect(config.ingest.limits.heartRate).toEqual({ min: 15, max: 300 });
+    expect(Object.isFrozen(config.ingest.limits.heartRate)).toBe(true);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).http.port).toBe(3000);
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', REDIS_URL: 'http://x' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^PORT=/m);
+    expect(problems).toMatch(/^LOG_LEVEL=/m);
+    expect(problems).toMatch(/^REDIS_URL=.*redis:/m);
+  });
+
+  it('refuses thresholds wider than the schema CHECK limits, or inverted', () => {
+    expect(() => loadConfig({ VALIDATION_HEART_RATE_MIN: '0' })).toThrow(/VALIDATION_HEART_RATE_MIN/);
+    expect(() => loadConfig({ VALIDATION_BP_SYSTOLIC_MAX: '401' })).toThrow(/VALIDATION_BP_SYSTOLIC_MAX/);
+    expect(() => loadConfig({ VALIDATION_HEART_RATE_MIN: '200', VALIDATION_HEART_RATE_MAX: '100' })).toThrow(/must not exceed/);
+    expect(loadConfig({ VALIDATION_HEART_RATE_MIN: '30' }).ingest.limits.heartRate.min).toBe(30);
+  });
+
+  it('documents every variable in .env.example, generated from the settings so it cannot drift', () => {
+    const committed = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+    expect(committed).toBe(envExample());
+    for (const name of Object.keys(SETTINGS)) expect(committed).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+  });
+});
+
+describe('the configuration reference in docs/operations.md', () => {
+  it('is the table generated from the settings', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
+    const section = /<!-- config:start -->\n([\s\S]*?)\n<!-- config:end -->/.exec(doc)?.[1];
+    expect(section).toBe(configReferenceMarkdown());
+  });
+});

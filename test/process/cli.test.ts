@@ -1,0 +1,61 @@
+/**
+ * The operator's CLI on a database no server holds: users, keys, import through
+ * the same pipeline as HTTP, and reprocess that changes nothing the second time.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPostgres } from '../helpers/databases.js';
+import { fixturePath } from '../helpers/fixtures.js';
+import { runCli } from '../helpers/process.js';
+
+describe('the CLI', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'hea-cli-'));
+    env = inject('postgresTemplate') ? { DATABASE_URL: (await createPostgres()).url } : { DATA_DIR: dataDir };
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('prints its help', async () => {
+    const result = await runCli(['--help'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/keys create --user <email>/);
+  });
+
+  it('creates a user and a key, printed once as JSON, listed without the secret', async () => {
+    const user = await runCli(['users', 'create', '--email', 'owner@example.com'], env);
+    expect(user.stderr).toBe('');
+    expect(user.stdout).toMatch(/created user owner@example.com/);
+    const created = await runCli(['keys', 'create', '--user', 'owner@example.com', '--name', 'phone', '--scopes', 'ingest,read', '--json'], env);
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout);
+    expect(key).toMatchObject({ name: 'phone', scopes: ['ingest', 'read'], format: 'generated' });
+    expect(key.key).toMatch(/^hea_/);
+    const list = await runCli(['keys', 'list', '--json'], env);
+    expect(JSON.parse(list.stdout).map((k: { id: string }) => k.id)).toContain(key.id);
+    expect(list.stdout).not.toContain(key.key);
+    const bad = await runCli(['keys', 'create', '--user', 'owner@example.com', '--name', 'x', '--scopes', 'everything'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--scopes: unknown scope everything/);
+  });
+
+  it('imports files and prints the outcome counts; reprocessing twice changes nothing the second time', async () => {
+    const imported = await runCli(
+      ['import', '--user', 'owner@example.com', fixturePath('edge-cases-metrics.json'), fixturePath('real-sleep-segments-2025-04.json')],
+      env,
+    );
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/edge-cases-metrics.json: completed; received 18, inserted 15, updated 0, unchanged 0, rejected 3/);
+    expect(imported.stdout).toMatch(/real-sleep-segments-2025-04.json: completed; received 741, inserted 741/);
+
+    const first = await runCli(['reprocess', '--all'], env);
+    expect(first.stdout).toMatch(/reprocessed 2 ingestion/);
+    const second = await runCli(['reprocess', '--all'], env);
+    expect(second.stdout).toMatch(/received 741, inserted 0, updated 0, unchanged 741, rejected 0/);
+    expect(second.stdout).toMatch(/received 18, inserted 0, updated 0, unchanged 15, rejected 3/);
+  });
+});
