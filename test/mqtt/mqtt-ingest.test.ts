@@ -6,18 +6,17 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { shutdownSteps } from '../../src/shutdown.js';
 import type { Database } from '../../src/storage/database.js';
 import { UNCLAIMED_USER } from '../../src/storage/repositories/users.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
 import { databaseKinds, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
 import { FIXTURES_DIR, readFixture } from '../helpers/fixtures.js';
 import { testServices } from '../helpers/services.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const BROKER = testServices.mqttUrl ?? 'mqtt://127.0.0.1:1883';
 const MAX_MB = 2;
@@ -221,14 +220,15 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
   });
 
   it('reports mqtt down (degraded, 200) while the broker is unreachable, reconnects, and stores what comes next', async () => {
-    const proxy = await tcpProxy(new URL(BROKER));
+    const broker = new URL(BROKER);
+    const proxy = await startTcpProxy({ host: broker.hostname, port: Number(broker.port || 1883) });
     const clientId = `${run}-proxy`;
     const t = await startApp(kind, { ...mqttEnv(`${run}-p`, clientId, `mqtt://127.0.0.1:${proxy.port}`) });
     try {
       const owner = await t.userWithKey(`proxy-${kind}@example.com`, ['ingest', 'read']);
       await connected(t);
 
-      await proxy.close();
+      await proxy.cut();
       const down = await until('mqtt to be reported down', async () => {
         const response = await t.app.inject({ url: '/ready' });
         return response.json().checks.mqtt === 'down' && response;
@@ -236,7 +236,7 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
       expect(down.statusCode).toBe(200);
       expect(down.json()).toMatchObject({ status: 'degraded', checks: { database: 'ok', mqtt: 'down' } });
 
-      await proxy.open();
+      await proxy.restore();
       await connected(t);
       await publisher.publishAsync(`${run}-p/${owner.keyId}`, steps(8), { qos: 1 });
       const [stored] = await finished(t, owner.key, 1);
@@ -247,49 +247,3 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     }
   });
 });
-
-describe('shutdown order', () => {
-  it('stops MQTT intake after HTTP and before the workers, Redis and the database', () => {
-    const step = async () => undefined;
-    const names = shutdownSteps({ closeHttp: step, stopMqtt: step, stopIntake: step, closeRedis: step, closeDatabase: step }).map((s) => s.name);
-    expect(names).toEqual(['http', 'mqtt', 'intake', 'redis', 'database']);
-  });
-});
-
-/** A TCP proxy we own in front of the broker, to take it away and bring it back on the same port. */
-async function tcpProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  let port = 0;
-  const open = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((inbound) => {
-        const outbound = tcpConnect(Number(target.port || 1883), target.hostname);
-        for (const socket of [inbound, outbound]) {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
-          socket.on('error', () => undefined);
-        }
-        inbound.pipe(outbound).pipe(inbound);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      if (!server) return resolve();
-      server.close(() => resolve());
-      server = null;
-    });
-  await open();
-  return {
-    get port() {
-      return port;
-    },
-    open,
-    close,
-  };
-}
