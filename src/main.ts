@@ -21,9 +21,10 @@ const logger = createLogger(config.log.level, config.log.pretty);
 
 try {
   const server = await startServer(config, logger);
+  // No email in the line: logs never hold one (the command names the setting instead).
   logger.info(
-    { url: server.url, data: server.location },
-    `listening on ${server.url}; data in ${server.location}; create a key with: npm run cli -- keys create --user ${config.auth.adminEmail} --name iphone --scopes ingest,read`,
+    { url: server.url, data: server.location, ...(server.metricsUrl ? { metrics: server.metricsUrl } : {}) },
+    `listening on ${server.url}; data in ${server.location}; create a key with: npm run cli -- keys create --user <ADMIN_EMAIL> --name iphone --scopes ingest,read`,
   );
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an uncaught error');

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config/config.js';
+import { startMetricsServer, type MetricsServer } from './monitoring/metrics-server.js';
 import { runShutdown, shutdownSteps } from './shutdown.js';
 import type { Database } from './storage/database.js';
 import { migrate, pendingMigrations } from './storage/migrate.js';
@@ -21,6 +22,8 @@ export interface RunningServer {
   db: Database;
   url: string;
   location: string;
+  /** The scrape URL when METRICS_PORT is set. */
+  metricsUrl?: string;
   shutdown(): Promise<boolean>;
 }
 
@@ -28,10 +31,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const { db, lock, location } = await openDatabase(config, logger);
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : null;
   let app: FastifyInstance | undefined;
+  let metricsServer: MetricsServer | undefined;
   const shutdown = () =>
     runShutdown(
       shutdownSteps({
-        closeHttp: async () => app?.close(),
+        closeHttp: async () => {
+          await metricsServer?.close();
+          await app?.close();
+        },
         ...(config.mqtt.url ? { stopMqtt: async () => app?.services.mqtt?.stop() } : {}),
         stopIntake: async () => app?.services.ingest.stop(),
         ...(redis ? { closeRedis: async () => redis.quit().catch(() => redis.disconnect()) } : {}),
@@ -54,10 +61,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await app.services.keys.bootstrap();
     const address = await app.listen({ host: config.http.host, port: config.http.port });
     const url = address.replace('[::]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
+    if (config.metrics.port !== undefined) {
+      metricsServer = await startMetricsServer(app.services.metrics, config.http.host, config.metrics.port, logger);
+    }
     await lock?.announce(url);
     app.services.ingest.start();
     app.services.mqtt?.start();
-    return { app, db, url, location, shutdown };
+    return { app, db, url, location, metricsUrl: metricsServer?.url, shutdown };
   } catch (error) {
     await shutdown();
     throw error;

@@ -12,11 +12,13 @@ import type { TestProject } from 'vitest/node';
 import pino from 'pino';
 import { createPostgresDatabase } from '../src/storage/database.js';
 import { migrate } from '../src/storage/migrate.js';
-import { adminUrl, TEMPLATE_DB, testServices } from './helpers/services.js';
+import { randomBytes } from 'node:crypto';
+import { adminUrl, runDatabasePrefix, testServices } from './helpers/services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresTemplate: string | null;
+    databasePrefix: string;
     redisAvailable: boolean;
     mqttAvailable: boolean;
     promtoolAvailable: boolean;
@@ -61,22 +63,22 @@ export default async function setup(project: TestProject) {
   const promtool = hasPromtool();
   need(promtool, 'promtool is not installed: alert-rule check skipped');
 
+  const prefix = runDatabasePrefix(randomBytes(4).toString('hex'));
   let template: string | null = null;
   if (databaseUrl && pgUp) {
     const admin = new pg.Client({ connectionString: adminUrl(databaseUrl) });
     await admin.connect();
     const postgis = await admin.query("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'");
     need(postgis.rowCount === 1, 'PostGIS is not installed on the test PostgreSQL');
-    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+    template = `${prefix}template`;
+    await admin.query(`CREATE DATABASE ${template}`);
     const db = createPostgresDatabase(
-      { url: adminUrl(databaseUrl, TEMPLATE_DB), poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 0, applicationName: 'test-template' },
+      { url: adminUrl(databaseUrl, template), poolSize: 1, connectTimeoutMs: 5000, statementTimeoutMs: 0, applicationName: 'test-template' },
       pino({ level: 'silent' }),
     );
     await migrate(db, pino({ level: 'silent' }));
     await db.close();
     await admin.end();
-    template = TEMPLATE_DB;
   }
 
   if (problems.length > 0) {
@@ -85,6 +87,7 @@ export default async function setup(project: TestProject) {
   for (const line of skipped) console.warn(`[tests] ${line}`);
 
   project.provide('postgresTemplate', template);
+  project.provide('databasePrefix', prefix);
   project.provide('redisAvailable', redisUp);
   project.provide('mqttAvailable', mqttUp);
   project.provide('promtoolAvailable', promtool);
@@ -93,7 +96,7 @@ export default async function setup(project: TestProject) {
     if (!databaseUrl || !pgUp) return;
     const admin = new pg.Client({ connectionString: adminUrl(databaseUrl) });
     await admin.connect();
-    const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'hea_test_%'");
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [prefix]);
     for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     await admin.end();
   };

@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { AuthResult, Metrics } from '../monitoring/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
 import { apiKeysRepository, type ApiKeyRow, type Scope } from '../storage/repositories/api-keys.js';
@@ -57,9 +58,10 @@ export function createKeyService(deps: {
   pepper: string;
   redis: Redis | null;
   logger: Logger;
+  metrics: Metrics;
   now?: () => number;
 }) {
-  const { db, config, pepper, redis, logger } = deps;
+  const { db, config, pepper, redis, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const keys = apiKeysRepository(db);
   const users = usersRepository(db);
@@ -68,10 +70,14 @@ export function createKeyService(deps: {
   const lastTouched = new Map<string, number>();
   let verifications = 0;
 
-  const refuse = async (reason: string, client: ClientInfo, keyId: string | null = null, userId: string | null = null) => {
+  const refuse = async (result: AuthResult, reason: string, client: ClientInfo, keyId: string | null = null, userId: string | null = null) => {
+    metrics.authAttempt(result);
     await audit
       .record({ action: 'auth.failed', keyId, userId, ip: client.ip, userAgent: client.userAgent, reason })
-      .catch((error: unknown) => logger.error({ err: error }, 'could not write the audit log'));
+      .catch((error: unknown) => {
+        metrics.error('audit');
+        logger.error({ err: error }, 'could not write the audit log');
+      });
     return new AppError('UNAUTHORIZED', reason, { 'WWW-Authenticate': 'Bearer' });
   };
 
@@ -118,32 +124,34 @@ export function createKeyService(deps: {
 
     async authenticate(presented: string | undefined, client: ClientInfo): Promise<Principal> {
       if (presented === undefined) {
-        throw await refuse('missing API key: send Authorization: Bearer <key>, X-API-Key or api-key', client);
+        throw await refuse('missing', 'missing API key: send Authorization: Bearer <key>, X-API-Key or api-key', client);
       }
       const malformed = malformedReason(presented);
-      if (malformed) throw await refuse(`malformed API key: ${malformed}`, client);
+      if (malformed) throw await refuse('malformed', `malformed API key: ${malformed}`, client);
 
       const id = cacheId(presented);
       const cached = await fromCache(id);
       if (cached) {
-        if (checkExpiry(cached)) throw await refuse('API key has expired', client, cached.keyId, cached.userId);
+        if (checkExpiry(cached)) throw await refuse('expired', 'API key has expired', client, cached.keyId, cached.userId);
         touch(cached.keyId);
+        metrics.authAttempt('ok');
         return cached;
       }
 
       // A miss on the lookup value is refused without running argon2.
       const row = await keys.findByLookup(lookupValue(pepper, presented));
       const valid = row !== null && !row.revoked_at && row.user_active && (verifications++, await verifyKey(row.hash, presented));
-      if (!row || !valid) throw await refuse('API key is not valid (unknown or revoked)', client);
+      if (!row || !valid) throw await refuse('invalid', 'API key is not valid (unknown or revoked)', client);
       const principal: Principal = {
         keyId: row.id,
         userId: row.user_id,
         scopes: row.scopes,
         expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
       };
-      if (checkExpiry(principal)) throw await refuse('API key has expired', client, row.id, row.user_id);
+      if (checkExpiry(principal)) throw await refuse('expired', 'API key has expired', client, row.id, row.user_id);
       await remember(id, principal);
       touch(row.id);
+      metrics.authAttempt('ok');
       return principal;
     },
 
@@ -155,7 +163,7 @@ export function createKeyService(deps: {
     async authenticateById(keyId: string, client: ClientInfo = {}): Promise<Principal> {
       const row = isUuid(keyId) ? await keys.findByIdWithUser(keyId.toLowerCase()) : null;
       if (!row || row.revoked_at || !row.user_active) {
-        throw await refuse('topic names no valid API key (unknown or revoked)', client, row?.id ?? null, row?.user_id ?? null);
+        throw await refuse('invalid', 'topic names no valid API key (unknown or revoked)', client, row?.id ?? null, row?.user_id ?? null);
       }
       const principal: Principal = {
         keyId: row.id,
@@ -163,7 +171,8 @@ export function createKeyService(deps: {
         scopes: row.scopes,
         expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
       };
-      if (checkExpiry(principal)) throw await refuse('API key has expired', client, row.id, row.user_id);
+      if (checkExpiry(principal)) throw await refuse('expired', 'API key has expired', client, row.id, row.user_id);
+      metrics.authAttempt('ok');
       touch(row.id);
       return principal;
     },

@@ -5,9 +5,10 @@
  * refuse naming the server's pid: nothing ever opens the folder twice.
  */
 import pino, { type Logger } from 'pino';
-import { createKeyService, loadPepper, type KeyService } from '../auth/key-service.js';
+import type { KeyService } from '../auth/key-service.js';
 import type { Config } from '../config/config.js';
-import { createIngestService, type IngestService } from '../ingest/service.js';
+import type { IngestService } from '../ingest/service.js';
+import { createServices } from '../services.js';
 import { DataDirLockedError, type LockOwner } from '../storage/data-dir-lock.js';
 import type { Database } from '../storage/database.js';
 import { migrate, pendingMigrations } from '../storage/migrate.js';
@@ -48,9 +49,8 @@ export async function withBackend<T>(config: Config, run: (backend: Local | Remo
     const pending = await pendingMigrations(db);
     const postgis = pending.length > 0 ? (await migrate(db, logger)).postgis : await enablePostgis(db, logger);
     await ensureUpcomingPartitions(db);
-    const keys = createKeyService({ db, config: config.auth, pepper: await loadPepper(db, config.auth.pepper), redis: null, logger });
+    const { keys, ingest } = await createServices(config, { db, logger, postgis });
     await keys.bootstrap();
-    const ingest = createIngestService({ db, config, postgis, logger });
     try {
       return await run({ mode: 'local', db, keys, ingest, logger });
     } finally {

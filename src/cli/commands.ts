@@ -129,7 +129,7 @@ export async function importCommand(config: Config, files: string[], email: stri
       const { ingestion, duplicateOf } = await backend.ingest.ingest(
         { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {} },
         body,
-        Infinity,
+        { budgetMs: Infinity },
       );
       results.push(ingestionView(ingestion, duplicateOf));
     }
@@ -161,7 +161,7 @@ export async function reprocessCommand(
     const targets = await ingestionsRepository(backend.db).idsToReprocess({ id: filter.id, failed: filter.failed });
     if (filter.id && targets.length === 0) throw new CliError(`no ingestion ${filter.id} with an archived body`);
     for (const target of targets) {
-      const row = await backend.ingest.reprocess(target.user_id, target.id, Infinity);
+      const row = await backend.ingest.reprocess(target.user_id, target.id, { budgetMs: Infinity });
       const c = row?.counts;
       out(`${target.id}: ${row?.status ?? 'busy (another worker has it)'}${c ? `; received ${c.received}, inserted ${c.inserted}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected}` : ''}`);
     }

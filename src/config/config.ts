@@ -55,6 +55,7 @@ function crossChecks(raw: Raw): string[] {
     if ((raw[low] as number) > (raw[high] as number)) problems.push(`${low} (${raw[low]}) must not exceed ${high} (${raw[high]})`);
   }
   if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
+  if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
   return problems;
 }
 
@@ -102,6 +103,7 @@ function shape(raw: Raw) {
       initialBackoffMs: raw.BATCH_INITIAL_BACKOFF_MS,
       maxBackoffMs: raw.BATCH_MAX_BACKOFF_MS,
     },
+    metrics: { port: raw.METRICS_PORT },
     mqtt: {
       url: raw.MQTT_URL,
       username: raw.MQTT_USERNAME,

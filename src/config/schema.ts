@@ -85,6 +85,9 @@ export const SETTINGS = {
   VALIDATION_MIN_DATE: { schema: z.iso.date(), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
 
+  // Observability (metrics and logs)
+  METRICS_PORT: { schema: int(0, 65535).optional(), doc: 'Serve /metrics only on this port (on HOST), not on PORT. Unset: /metrics is on the main port, without a key.' },
+
   // MQTT intake (docs/mqtt.md)
   MQTT_URL: { schema: url(['mqtt:', 'mqtts:']).optional(), doc: 'Broker to subscribe to (mqtt://host:1883 or mqtts://...). Unset: no MQTT intake.' },
   MQTT_USERNAME: { schema: z.string().min(1).optional(), doc: "This server's username at the broker." },

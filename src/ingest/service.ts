@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { Metrics } from '../monitoring/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type IngestionRow, type IngestionSource } from '../storage/repositories/ingestions.js';
@@ -24,6 +25,13 @@ export interface Upload {
   clientIp?: string | null;
   userAgent?: string | null;
   headers: Record<string, string>;
+}
+
+export interface RunOptions {
+  /** How long the caller waits for the outcome (default INGEST_SYNC_BUDGET_MS; Infinity: until done). */
+  budgetMs?: number;
+  /** The request's logger, so the summary line carries the request id. */
+  log?: Logger;
 }
 
 export interface IngestResult {
@@ -44,8 +52,15 @@ export function keptHeaders(headers: Record<string, string | string[] | undefine
   return kept;
 }
 
-export function createIngestService(deps: { db: Database; config: Config; postgis: boolean; logger: Logger; now?: () => Date }) {
-  const { db, config, logger } = deps;
+export function createIngestService(deps: {
+  db: Database;
+  config: Config;
+  postgis: boolean;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => Date;
+}) {
+  const { db, config, logger, metrics } = deps;
   const now = deps.now ?? (() => new Date());
   const repository = ingestionsRepository(db);
   const leaseSeconds = config.ingest.leaseSeconds;
@@ -54,28 +69,56 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
   const wakers = new Set<() => void>();
   const loops: Promise<void>[] = [];
 
-  /** Runs a claimed ingestion to its end and records the outcome; never throws. */
-  async function run(row: IngestionRow, bytes?: Buffer): Promise<IngestionRow> {
-    const started = Date.now();
+  /**
+   * Runs a claimed ingestion to its end and records the outcome; never throws.
+   * `log` is the request's logger when it runs on the request path, so the summary
+   * line carries the request id. The metrics are recorded from the final counts,
+   * so /metrics shows the same numbers as the ingestion record.
+   */
+  async function run(row: IngestionRow, bytes?: Buffer, log: Logger = logger): Promise<IngestionRow> {
+    const started = performance.now();
     const heartbeat = setInterval(
       () => void repository.extendLease(row.user_id, row.id, leaseSeconds).catch(() => undefined),
       (leaseSeconds * 1000) / 3,
     );
     try {
       const body = bytes ?? (await unarchive((await repository.body(row.user_id, row.id))!));
-      const outcome = await processBody({ ...deps, now }, { userId: row.user_id, ingestionId: row.id }, body);
-      logger.info(
-        { ingestion: row.id, format: outcome.format, size: row.size_bytes, ms: Date.now() - started, ...outcome.counts },
+      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id }, body);
+      const finished = (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
+      const { timings } = outcome;
+      metrics.ingestRequest(outcome.format, 'completed');
+      metrics.samples(outcome.byType);
+      metrics.validationErrors(outcome.rejectedByCategory);
+      metrics.stage('parse', timings.parse);
+      metrics.stage('validate', timings.validate);
+      metrics.stage('write', timings.write);
+      // The one line per ingestion: counts, sizes and timings; never types, values or sources.
+      log.info(
+        {
+          ingestion: row.id,
+          user: row.user_id,
+          via: row.source,
+          format: outcome.format,
+          bytes: row.size_bytes,
+          ...outcome.counts,
+          ms: Math.round(performance.now() - started),
+          parse_ms: Math.round(timings.parse * 1000),
+          validate_ms: Math.round(timings.validate * 1000),
+          write_ms: Math.round(timings.write * 1000),
+        },
         'ingestion completed',
       );
-      return (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
+      return finished;
     } catch (error) {
       if (error instanceof AppError) {
-        logger.info({ ingestion: row.id, code: error.code }, 'ingestion refused');
+        metrics.ingestRequest('unknown', 'refused');
+        log.info({ ingestion: row.id, code: error.code }, 'ingestion refused');
         return (await repository.finish(row.user_id, row.id, { status: 'failed', error: { code: error.code, message: error.message } }))!;
       }
       const retry = row.attempts < MAX_ATTEMPTS;
-      logger.error({ err: error, ingestion: row.id, attempt: row.attempts, retry }, 'ingestion failed');
+      metrics.error('ingestion');
+      if (!retry) metrics.ingestRequest('unknown', 'error');
+      log.error({ err: error, ingestion: row.id, attempt: row.attempts, retry }, 'ingestion failed');
       const finished = await repository
         .finish(row.user_id, row.id, retry ? { status: 'queued' } : { status: 'failed', error: { code: 'INTERNAL', message: 'processing failed repeatedly; see the server log' } })
         .catch(() => null);
@@ -88,7 +131,11 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
   /** The duplicate check and the one durable write every upload starts with; `claim` keeps it for this process. */
   async function archive(upload: Upload, body: ReceivedBody, claim: boolean): Promise<IngestResult> {
     const earlier = await repository.findDuplicate(upload.userId, body.sha256);
-    if (earlier) return { ingestion: earlier, duplicateOf: earlier.id };
+    if (earlier) {
+      metrics.ingestRequest(earlier.format ?? 'unknown', 'duplicate');
+      return { ingestion: earlier, duplicateOf: earlier.id };
+    }
+    const archiving = performance.now();
     const ingestion = await repository.archive({
       ...upload,
       body: body.archive,
@@ -97,6 +144,8 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
       status: 'queued',
       ...(claim ? { leaseSeconds } : {}),
     });
+    metrics.stage('archive', (performance.now() - archiving) / 1000);
+    metrics.payload(body.bytes.length);
     return { ingestion };
   }
 
@@ -123,6 +172,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
   async function workerLoop(): Promise<void> {
     while (!stopping) {
       const row = await repository.claimNext(leaseSeconds).catch((error: unknown) => {
+        metrics.error('queue');
         logger.warn({ err: error }, 'could not look for queued ingestions');
         return null;
       });
@@ -145,13 +195,13 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
   return {
     /**
      * Archives the upload (one durable write), answers a duplicate with the earlier
-     * ingestion, then processes it within the budget.
+     * ingestion, then processes it within the budget. `log`: the request's logger.
      */
-    async ingest(upload: Upload, body: ReceivedBody, budgetMs = config.ingest.syncBudgetMs): Promise<IngestResult> {
+    async ingest(upload: Upload, body: ReceivedBody, options: RunOptions = {}): Promise<IngestResult> {
       const archived = await archive(upload, body, true);
       if (archived.duplicateOf) return archived;
-      const work = track(run(archived.ingestion, body.bytes));
-      const finished = await within(work, budgetMs);
+      const work = track(run(archived.ingestion, body.bytes, options.log));
+      const finished = await within(work, options.budgetMs ?? config.ingest.syncBudgetMs);
       return { ingestion: finished ?? archived.ingestion };
     },
 
@@ -170,6 +220,7 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
      * message for no usable key): reason and headers, and the body when it was read.
      */
     recordRefused(upload: Upload, error: AppError, sizeOrBody: number | ReceivedBody = 0): Promise<IngestionRow> {
+      metrics.ingestRequest('unknown', 'refused');
       const body = typeof sizeOrBody === 'number' ? null : sizeOrBody;
       return repository.archive({
         ...upload,
@@ -182,10 +233,10 @@ export function createIngestService(deps: { db: Database; config: Config; postgi
     },
 
     /** Runs an archived body again through today's parser and thresholds, under the same id. */
-    async reprocess(userId: string, id: string, budgetMs = config.ingest.syncBudgetMs): Promise<IngestionRow | null> {
+    async reprocess(userId: string, id: string, options: RunOptions = {}): Promise<IngestionRow | null> {
       const row = await repository.claim(userId, id, leaseSeconds);
       if (!row) return null;
-      return (await within(track(run(row)), budgetMs)) ?? row;
+      return (await within(track(run(row, undefined, options.log)), options.budgetMs ?? config.ingest.syncBudgetMs)) ?? row;
     },
 
     start(): void {

@@ -30,7 +30,13 @@ export function backoffMs(attempt: number): number {
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
-export function createMqttSubscriber(deps: { config: MqttSettings; logger: Logger; handle: (message: MqttMessage) => Promise<unknown> }) {
+export function createMqttSubscriber(deps: {
+  config: MqttSettings;
+  logger: Logger;
+  handle: (message: MqttMessage) => Promise<unknown>;
+  /** Each failed archive write (it is retried). */
+  onArchiveError?: () => void;
+}) {
   const { config, handle } = deps;
   const logger = deps.logger.child({ broker: new URL(config.url).host, clientId: config.clientId });
   const subscription = `$share/${SHARE_GROUP}/${config.topic}`;
@@ -59,6 +65,7 @@ export function createMqttSubscriber(deps: { config: MqttSettings; logger: Logge
         await handle(message);
         return true;
       } catch (error) {
+        deps.onArchiveError?.();
         logger.error({ err: error, failures: failures + 1 }, 'could not archive an MQTT message; retrying before acknowledging it');
         await pause(backoffMs(failures));
       }

@@ -21,8 +21,13 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs `fn` on one session (advisory locks are per session). */
   withSession<T>(fn: (session: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
-  /** Connections in use, idle and waited for (pg only; PGlite has one). */
-  poolState(): { total: number; idle: number; waiting: number };
+  /** Connections open, idle, waited for, and the most the pool opens (pg; PGlite has one). */
+  poolState(): { total: number; idle: number; waiting: number; max: number };
+  /**
+   * Tells `listener` how long each query or transaction waited for a pool connection,
+   * in seconds (pg only: PGlite has no pool); returns the function that stops it.
+   */
+  onPoolWait(listener: (seconds: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -47,8 +52,15 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
   // A dropped idle connection emits 'error' on the pool; unhandled, it would crash the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
 
+  const waitListeners = new Set<(seconds: number) => void>();
+  // Every statement goes through session(), so the wait for a connection is measured in one place.
   const session = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const asked = performance.now();
     const client = await pool.connect();
+    if (waitListeners.size > 0) {
+      const seconds = (performance.now() - asked) / 1000;
+      for (const listener of waitListeners) listener(seconds);
+    }
     let broken: Error | undefined;
     try {
       return await fn(client);
@@ -68,7 +80,7 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
 
   return {
     kind: 'postgres',
-    ...wrap(pool),
+    query: <R>(text: string, params?: unknown[]) => session((client) => wrap(client).query<R>(text, params)),
     transaction: (fn) =>
       session(async (client) => {
         await client.query('BEGIN');
@@ -90,7 +102,11 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
           },
         }),
       ),
-    poolState: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolState: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: options.poolSize }),
+    onPoolWait: (listener) => {
+      waitListeners.add(listener);
+      return () => void waitListeners.delete(listener);
+    },
     close: () => pool.end(),
   };
 }
@@ -109,7 +125,8 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
     ...wrap(db),
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
     withSession: (fn) => fn({ ...wrap(db), exec: async (sql) => void (await db.exec(sql)) }),
-    poolState: () => ({ total: 1, idle: 1, waiting: 0 }),
+    poolState: () => ({ total: 1, idle: 1, waiting: 0, max: 1 }),
+    onPoolWait: () => () => undefined,
     close: () => db.close(),
   };
 }

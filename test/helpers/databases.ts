@@ -41,7 +41,7 @@ async function openEmbedded() {
 /** A fresh PostgreSQL database copied from the migrated template; the caller closes it. */
 export async function createPostgres(template = inject('postgresTemplate')): Promise<{ db: Database; postgis: boolean; url: string }> {
   if (!template || !testServices.databaseUrl) throw new Error('PostgreSQL is not configured for tests (TEST_DATABASE_URL)');
-  const name = `hea_test_${randomBytes(6).toString('hex')}`;
+  const name = `${inject('databasePrefix')}${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl(testServices.databaseUrl) });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
@@ -57,7 +57,7 @@ export async function createPostgres(template = inject('postgresTemplate')): Pro
 /** An empty, unmigrated PostgreSQL database (for migration tests); returns its URL. */
 export async function createEmptyPostgres(): Promise<string> {
   if (!testServices.databaseUrl) throw new Error('TEST_DATABASE_URL is not set');
-  const name = `hea_test_${randomBytes(6).toString('hex')}`;
+  const name = `${inject('databasePrefix')}${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl(testServices.databaseUrl) });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

@@ -6,7 +6,10 @@ export const testServices = {
   required: process.env.REQUIRE_SERVICES === '1',
 };
 
-export const TEMPLATE_DB = 'hea_test_template';
+/** Databases a test run creates are named `hea_t<run>_…`, so parallel runs never touch each other's. */
+export function runDatabasePrefix(run: string): string {
+  return `hea_t${run}_`;
+}
 
 /** The same server and credentials, another database name. */
 export function adminUrl(url: string, database = 'postgres'): string {

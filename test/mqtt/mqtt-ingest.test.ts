@@ -15,6 +15,7 @@ import { UNCLAIMED_USER } from '../../src/storage/repositories/users.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
 import { databaseKinds, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
 import { FIXTURES_DIR, readFixture } from '../helpers/fixtures.js';
+import { scrape, total } from '../helpers/prometheus.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -156,6 +157,14 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
     expect((await ingestions(t, readOnly.key)).length).toBe(0);
     const asUser = await t.app.inject({ url: `/api/v1/ingestions/${unclaimed[0]!.id}`, headers: { authorization: `Bearer ${owner.key}` } });
     expect(asUser.statusCode).toBe(404);
+
+    // Counted where operators look: each message by what became of it, and garbage as a refused upload.
+    const { series } = await scrape(t.app);
+    expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'unclaimed' })).toBe(4);
+    expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'too_large' })).toBe(1);
+    expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'queued' })).toBe(FIXTURES.length + 2);
+    // Six refusals: the garbage, the four unclaimed and the oversize message (every fixture completed).
+    expect(total(series, 'health_export_ingest_requests_total', { outcome: 'refused' })).toBe(6);
   });
 
   it('stores a message published at QoS 1 while the server was stopped once it starts again', async () => {

@@ -5,6 +5,8 @@ import healthRoutes from './health.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
 import keyRoutes from './keys.js';
+import loggingRoutes from './logging.js';
+import metricsRoutes from './metrics.js';
 
 export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);
@@ -12,4 +14,6 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(ingestionRoutes, { prefix: '/api/v1' });
   await app.register(keyRoutes, { prefix: '/api/v1' });
   await app.register(adminRoutes, { prefix: '/api/v1' });
+  await app.register(metricsRoutes);
+  await app.register(loggingRoutes, { prefix: '/api/v1' });
 }

@@ -4,6 +4,7 @@
  * hashed, inflated under a size limit, and refused before it is read in full.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
 import { checkEncoding, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';
@@ -53,7 +54,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         const encoding = checkEncoding(request.headers['content-encoding']);
         if (encoding === null && declared(request) > limit) throw tooLarge(limit);
         const body = await readBody((request.body as BodyStream | undefined) ?? emptyStream(), encoding, limit);
-        const { ingestion, duplicateOf } = await ingest.ingest(upload, body);
+        const { ingestion, duplicateOf } = await ingest.ingest(upload, body, { log: request.log as Logger });
         if (ingestion.status === 'failed' && ingestion.error && !duplicateOf) {
           const code = ingestion.error.code as 'INVALID_JSON' | 'UNPROCESSABLE_PAYLOAD';
           throw new AppError(code, `${ingestion.error.message} (kept as ingestion ${ingestion.id})`);

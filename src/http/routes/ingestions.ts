@@ -4,6 +4,7 @@
  * answers 404, the same as a missing one.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { hasScope } from '../../auth/key-service.js';
 import { AppError, notFound } from '../../shared/errors.js';
@@ -109,7 +110,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       const principal = principalOf(request);
       const row = await repository.find(request.params.id, owner(request));
       if (!row || !(hasScope(principal, 'ingest') || hasScope(principal, 'admin'))) throw notFound('ingestion');
-      const result = await app.services.ingest.reprocess(row.user_id, row.id);
+      const result = await app.services.ingest.reprocess(row.user_id, row.id, { log: request.log as Logger });
       if (!result) {
         throw new AppError('CONFLICT', row.sha256 ? 'this ingestion is being processed right now; try again when it finishes' : 'this ingestion kept no body (it was refused unread), so there is nothing to reprocess');
       }

@@ -242,6 +242,25 @@ export function ingestionsRepository(db: Queryable) {
       );
       return result.rows;
     },
+
+    /** Unfinished ingestions (queued or processing) and the age of the oldest, for /metrics; uses the pending index. */
+    async queueState(): Promise<{ depth: number; oldestSeconds: number }> {
+      const result = await db.query<{ depth: number; oldest_seconds: number }>(
+        `SELECT count(*)::int AS depth, coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8 AS oldest_seconds
+         FROM raw_ingestions WHERE status IN ('queued', 'processing')`,
+      );
+      const row = result.rows[0]!;
+      return { depth: row.depth, oldestSeconds: Math.max(0, row.oldest_seconds) };
+    },
+
+    /** Distinct users with an ingestion received within the last `hours`, for /metrics. */
+    async activeUsers(hours: number): Promise<number> {
+      const result = await db.query<{ n: number }>(
+        `SELECT count(DISTINCT user_id)::int AS n FROM raw_ingestions WHERE received_at > now() - make_interval(hours => $1::int)`,
+        [hours],
+      );
+      return result.rows[0]!.n;
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/config.js';
 import type { HealthRecord, Rejection, WorkoutRecord } from '../../ingest/records.js';
+import type { Metrics } from '../../monitoring/metrics.js';
 import { isTransientError, type Database } from '../database.js';
 import { ensurePartitions, monthOf } from '../partitions.js';
 import { TABLES, type ChunkedKind, type TableSpec } from './tables.js';
@@ -39,8 +40,9 @@ export function createSampleWriter(options: {
   postgis: boolean;
   sink: WriterSink;
   logger: Logger;
+  metrics: Pick<Metrics, 'batchWritten' | 'batchRows' | 'error'>;
 }) {
-  const { db, batch, sink } = options;
+  const { db, batch, sink, metrics } = options;
   const ids = { user_id: options.userId, ingestion_id: options.ingestionId };
   const buffers = new Map<ChunkedKind, Map<string, Entry>>();
   const inFlight = new Set<Promise<void>>();
@@ -53,6 +55,7 @@ export function createSampleWriter(options: {
       } catch (error) {
         if (!isTransientError(error) || attempt >= batch.maxRetries) throw error;
         const delay = Math.min(batch.initialBackoffMs * 2 ** attempt, batch.maxBackoffMs);
+        metrics.error('database_retry');
         options.logger.warn({ err: error, attempt: attempt + 1, delay }, 'transient database error; retrying');
         await sleep(delay);
       }
@@ -61,7 +64,9 @@ export function createSampleWriter(options: {
 
   async function writeEntries(spec: TableSpec<never>, entries: Entry[]): Promise<void> {
     try {
+      const started = performance.now();
       const counts = await retrying(() => upsertChunk(db, spec, entries.map((entry) => entry.row)));
+      metrics.batchWritten(spec.table, (performance.now() - started) / 1000, entries.length);
       for (const [type, c] of counts) {
         sink.outcome(type, 'inserted', c.inserted);
         sink.outcome(type, 'updated', c.updated);
@@ -92,7 +97,11 @@ export function createSampleWriter(options: {
 
   async function flushWorkout(workout: WorkoutRecord): Promise<void> {
     try {
+      const started = performance.now();
       const outcome = await retrying(() => writeWorkout(db, workout, { userId: ids.user_id, ingestionId: ids.ingestion_id }, options.postgis));
+      metrics.batchWritten('workouts', (performance.now() - started) / 1000, 1);
+      metrics.batchRows('workout_route_points', workout.route.length);
+      metrics.batchRows('workout_series', workout.series.length);
       sink.outcome(workout.type, outcome, 1);
     } catch (error) {
       if (!isDataError(error)) throw error;

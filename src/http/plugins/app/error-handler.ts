@@ -1,6 +1,7 @@
 /**
  * The one place errors become HTTP. Every body is {"error": {code, message, request_id}};
- * 4xx messages say what was wrong and where, 5xx hide internals and are logged.
+ * 4xx messages say what was wrong and where, 5xx hide internals and are logged
+ * (on the request's one log line, src/http/plugins/app/request-telemetry.ts).
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -49,14 +50,16 @@ export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const appError = toAppError(error);
-      if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
-      else request.log.info({ code: appError.code, message: appError.message }, 'request refused');
+      // Logged once, on the request's line (request-telemetry.ts). Messages are not logged:
+      // they echo input (an email that exists, a JSON snippet of the body).
+      request.failure = { code: appError.code, ...(appError.status >= 500 ? { error } : {}) };
       void reply
         .status(appError.status)
         .headers(appError.headers)
         .send(errorBody(appError.code, appError.message, request.id));
     });
     app.setNotFoundHandler((request, reply) => {
+      request.failure = { code: 'NOT_FOUND' };
       void reply
         .status(ERROR_STATUS.NOT_FOUND)
         .send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, request.id));

@@ -1,0 +1,73 @@
+/**
+ * The domain services over one database (and Redis), created in one place for
+ * the HTTP app and the CLI alike.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createKeyService, loadPepper, type KeyService } from './auth/key-service.js';
+import type { Config } from './config/config.js';
+import { createIngestService, type IngestService } from './ingest/service.js';
+import { createMetrics, type Metrics } from './monitoring/metrics.js';
+import { createReadiness } from './monitoring/readiness.js';
+import { createMqttIntake } from './mqtt/intake.js';
+import { createMqttSubscriber, type MqttSubscriber } from './mqtt/subscriber.js';
+import type { Database } from './storage/database.js';
+import { ingestionsRepository } from './storage/repositories/ingestions.js';
+
+export interface ServiceDeps {
+  db: Database;
+  logger: Logger;
+  redis?: Redis | null;
+  /** Whether PostGIS objects exist (the result of the migration step). */
+  postgis: boolean;
+  now?: () => Date;
+}
+
+export interface Services {
+  db: Database;
+  keys: KeyService;
+  ingest: IngestService;
+  readiness: ReturnType<typeof createReadiness>;
+  /** This instance's Prometheus registry and the API that records every metric. */
+  metrics: Metrics;
+  /** The root logger: its level is the process's (children follow it). */
+  logger: Logger;
+  /** Set when MQTT_URL is; the server starts it after listening (creating it connects nothing). */
+  mqtt: MqttSubscriber | null;
+}
+
+export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
+  const redis = deps.redis ?? null;
+  const ingestions = ingestionsRepository(deps.db);
+  const metrics = createMetrics({
+    queue: () => ingestions.queueState(),
+    activeUsers: () => ingestions.activeUsers(24),
+    pool: () => deps.db.poolState(),
+  });
+  const services: Services = {
+    db: deps.db,
+    keys: createKeyService({
+      db: deps.db,
+      config: config.auth,
+      pepper: await loadPepper(deps.db, config.auth.pepper),
+      redis,
+      logger: deps.logger,
+      metrics,
+    }),
+    ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
+    readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
+    metrics,
+    logger: deps.logger,
+    mqtt: null,
+  };
+  if (config.mqtt.url) {
+    const intake = createMqttIntake({ ...services, config: config.mqtt, onOutcome: (outcome) => metrics.mqttMessage(outcome) });
+    services.mqtt = createMqttSubscriber({
+      config: { ...config.mqtt, url: config.mqtt.url },
+      logger: deps.logger,
+      handle: intake.handle,
+      onArchiveError: () => metrics.error('mqtt'),
+    });
+  }
+  return services;
+}
