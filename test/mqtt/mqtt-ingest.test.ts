@@ -33,7 +33,7 @@ function mqttEnv(prefix: string, clientId: string, url = BROKER) {
   return { MQTT_URL: url, MQTT_TOPIC: `${prefix}/+`, MQTT_CLIENT_ID: clientId, MQTT_MAX_MESSAGE_MB: String(MAX_MB), INGEST_WORKERS: '1', INGEST_POLL_INTERVAL_MS: '50' };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -117,7 +117,7 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
       expect(viaMqtt.counts, name).toEqual(viaHttp.counts);
       expect(viaMqtt.by_type, name).toEqual(viaHttp.by_type);
     }
-  });
+  }, 180_000);
 
   it('archives garbage, an unknown key, a revoked key, a read-only key and an oversize message as failed, and stores the next valid message', async () => {
     const revoked = await t.userWithKey(`revoked-${kind}@example.com`, ['ingest']);
