@@ -8,9 +8,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './config/config.js';
 import errorHandler from './http/plugins/app/error-handler.js';
+import jsonBody from './http/plugins/app/json-body.js';
+import rateLimits from './http/plugins/app/rate-limits.js';
 import requestTelemetry from './http/plugins/app/request-telemetry.js';
+import securityHeaders from './http/plugins/app/security-headers.js';
+import cors from './http/plugins/external/cors.js';
+import rateLimit from './http/plugins/external/rate-limit.js';
 import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
+import { serverOptions } from './http/server-options.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
 
 export type AppDeps = ServiceDeps;
@@ -36,8 +42,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
     // One line per request, written by request-telemetry.ts, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
-    bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    ...serverOptions(config.edge),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -53,7 +58,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onClose', async () => stopPoolWait());
 
   await app.register(openapi);
+  await app.register(cors);
+  await app.register(rateLimit);
+  await app.register(securityHeaders);
   await app.register(requestTelemetry);
+  await app.register(jsonBody);
+  await app.register(rateLimits);
   await app.register(errorHandler);
   await app.register(routes);
   return app as unknown as FastifyInstance;

@@ -12,6 +12,7 @@ import { createReadiness } from './monitoring/readiness.js';
 import { createMqttIntake } from './mqtt/intake.js';
 import { createMqttSubscriber, type MqttSubscriber } from './mqtt/subscriber.js';
 import type { Database } from './storage/database.js';
+import { createRateLimitStore, type RateLimitStore } from './storage/rate-limit/index.js';
 import { ingestionsRepository } from './storage/repositories/ingestions.js';
 
 export interface ServiceDeps {
@@ -28,6 +29,8 @@ export interface Services {
   keys: KeyService;
   ingest: IngestService;
   readiness: ReturnType<typeof createReadiness>;
+  /** The sliding-window store behind every rate limit (Redis, or memory while Redis is away). */
+  rateLimits: RateLimitStore;
   /** This instance's Prometheus registry and the API that records every metric. */
   metrics: Metrics;
   /** The root logger: its level is the process's (children follow it). */
@@ -56,6 +59,13 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     }),
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
     readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
+    rateLimits: createRateLimitStore({
+      redis,
+      prefix: config.edge.rateLimit.redisPrefix,
+      now: () => (deps.now ? deps.now().getTime() : Date.now()),
+      logger: deps.logger,
+      onDegraded: (degraded) => metrics.setRateLimitDegraded(degraded),
+    }),
     metrics,
     logger: deps.logger,
     mqtt: null,

@@ -56,6 +56,14 @@ function crossChecks(raw: Raw): string[] {
   }
   if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
   if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
+  const wildcard = raw.CORS_ALLOWED_ORIGINS.includes('*');
+  if (raw.NODE_ENV === 'production' && wildcard) {
+    problems.push('CORS_ALLOWED_ORIGINS: * (any origin) is not allowed when NODE_ENV=production; list the origins that may call the API');
+  }
+  if (wildcard && raw.CORS_ALLOW_CREDENTIALS) problems.push('CORS_ALLOW_CREDENTIALS: browsers refuse credentials with CORS_ALLOWED_ORIGINS=*; list the origins instead');
+  if (raw.HEADERS_TIMEOUT_SECONDS > raw.REQUEST_TIMEOUT_SECONDS) {
+    problems.push(`HEADERS_TIMEOUT_SECONDS (${raw.HEADERS_TIMEOUT_SECONDS}) must not exceed REQUEST_TIMEOUT_SECONDS (${raw.REQUEST_TIMEOUT_SECONDS})`);
+  }
   return problems;
 }
 
@@ -104,6 +112,22 @@ function shape(raw: Raw) {
       maxBackoffMs: raw.BATCH_MAX_BACKOFF_MS,
     },
     metrics: { port: raw.METRICS_PORT },
+    edge: {
+      rateLimit: {
+        windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,
+        perKey: raw.RATE_LIMIT_REQUESTS_PER_HOUR,
+        perAddress: raw.RATE_LIMIT_IP_REQUESTS_PER_HOUR,
+        redisPrefix: raw.RATE_LIMIT_KEY_PREFIX,
+      },
+      cors: { origins: raw.CORS_ALLOWED_ORIGINS, credentials: raw.CORS_ALLOW_CREDENTIALS, maxAgeSeconds: raw.CORS_MAX_AGE },
+      trustProxy: raw.TRUST_PROXY,
+      timeouts: {
+        requestMs: raw.REQUEST_TIMEOUT_SECONDS * 1000,
+        headersMs: raw.HEADERS_TIMEOUT_SECONDS * 1000,
+        keepAliveMs: raw.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      },
+      json: { maxDepth: raw.MAX_JSON_DEPTH, maxStringBytes: raw.MAX_STRING_KB * 1024 },
+    },
     mqtt: {
       url: raw.MQTT_URL,
       username: raw.MQTT_USERNAME,

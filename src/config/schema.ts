@@ -3,6 +3,7 @@
  * on what it does. The `.env.example` file and docs/operations.md are generated
  * from this list (npm run cli -- config-reference), so they cannot drift.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Outer limits held by CHECK constraints in the schema; configuration may narrow them, never widen. */
@@ -24,6 +25,22 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
+/** A comma-separated list of browser origins (scheme://host[:port]) or `*`. */
+const originList = z
+  .string()
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .refine(
+    (list) => list.every((entry) => entry === '*' || URL.canParse(entry) && new URL(entry).origin === entry),
+    'each entry must be * or an origin such as https://dash.example.com (scheme, host and port; no path or trailing slash)',
+  );
+/** false, true, or proxy addresses/CIDRs, as Fastify's trustProxy takes them (it no longer trusts bare hop counts). */
+const trustProxy = z
+  .string()
+  .refine(
+    (value) => /^(true|false)$/.test(value) || value.split(',').every((entry) => isIP(entry.trim().replace(/\/\d{1,3}$/, '')) !== 0),
+    'must be true, false, or a comma-separated list of proxy addresses or CIDRs',
+  )
+  .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value));
 /** A topic filter with exactly one + level (the key id) and no #; the shared-subscription prefix is added by the server. */
 const mqttTopic = z
   .string()
@@ -87,6 +104,20 @@ export const SETTINGS = {
 
   // Observability (metrics and logs)
   METRICS_PORT: { schema: int(0, 65535).optional(), doc: 'Serve /metrics only on this port (on HOST), not on PORT. Unset: /metrics is on the main port, without a key.' },
+  // Edge protection: rate limits, CORS, time and size limits, hostile input.
+  RATE_LIMIT_WINDOW_SECONDS: { schema: int(1, 86_400), default: '3600', doc: 'Length of the sliding rate-limit window: a request counts until it is this old.' },
+  RATE_LIMIT_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '1000', doc: 'Requests one API key may make per window (despite the name, per RATE_LIMIT_WINDOW_SECONDS). One export in the app\'s batch mode can be dozens of requests.' },
+  RATE_LIMIT_IP_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '100', doc: 'Requests without a valid key (failed authentication, unknown URLs) one client address may make per window. Once used up, that address gets 429 for every authenticated route, valid key or not, so keys cannot be guessed.' },
+  RATE_LIMIT_KEY_PREFIX: { schema: z.string().regex(/^[\w:.-]{1,64}$/, 'letters, digits and _ : . - only'), default: 'hea:rl:', doc: 'Prefix of the rate-limit keys in Redis; deployments sharing one Redis need different prefixes.' },
+  CORS_ALLOWED_ORIGINS: { schema: originList, default: '', doc: 'Comma-separated origins (https://dash.example.com) whose browser pages may call the API. Empty: no cross-origin access. * allows any origin and is refused when NODE_ENV=production.' },
+  CORS_ALLOW_CREDENTIALS: { schema: flag, default: 'false', doc: 'Send Access-Control-Allow-Credentials to allowed origins (cookies or HTTP auth from browsers; not needed for API keys in headers).' },
+  CORS_MAX_AGE: { schema: int(0, 86_400), default: '600', doc: 'Seconds a browser may cache a preflight answer.' },
+  TRUST_PROXY: { schema: trustProxy, default: 'false', doc: 'Whether X-Forwarded-For names the client (rate limits and logs use it): false (direct connections), true (every hop; only when nothing but the proxy can reach the port), or a comma-separated list of proxy addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8, or Cloudflare\'s published ranges). Behind a proxy left at false, every client shares the proxy\'s address and its limits.' },
+  REQUEST_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '90', doc: 'A request must arrive in full within this time (else 408), and a connection silent for twice as long is closed; keep it under the proxy\'s own limit (Cloudflare: 100 s).' },
+  HEADERS_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '30', doc: 'A request\'s headers must arrive within this time (slow-header attacks); at most REQUEST_TIMEOUT_SECONDS.' },
+  KEEP_ALIVE_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '72', doc: 'How long an idle keep-alive connection stays open; longer than the proxy\'s idle timeout, so the proxy never reuses a connection the server is closing.' },
+  MAX_JSON_DEPTH: { schema: int(8, 10_000), default: '64', doc: 'A JSON body nested deeper than this many levels is refused whole (the app sends under 10).' },
+  MAX_STRING_KB: { schema: int(1, 102_400), default: '64', doc: 'A JSON body holding any string longer than this (KiB, as sent) is refused whole.' },
 
   // MQTT intake (docs/mqtt.md)
   MQTT_URL: { schema: url(['mqtt:', 'mqtts:']).optional(), doc: 'Broker to subscribe to (mqtt://host:1883 or mqtts://...). Unset: no MQTT intake.' },

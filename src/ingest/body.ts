@@ -4,6 +4,8 @@
  * the limit, so a gzip bomb is refused after inflating at most MAX_PAYLOAD_MB.
  */
 import { createHash } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gzip } from 'node:zlib';
 import { AppError } from '../shared/errors.js';
@@ -29,53 +31,74 @@ export function checkEncoding(header: string | undefined): 'gzip' | null {
   return encoding === 'identity' ? null : 'gzip';
 }
 
+/** No `Connection: close`: the rest of the body is discarded instead (see discardRest). */
 export function tooLarge(limitBytes: number): AppError {
-  return new AppError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${limitBytes / 1024 / 1024} MB (MAX_PAYLOAD_MB, counted after decompression)`, {
-    Connection: 'close',
+  return new AppError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${limitBytes / 1024 / 1024} MB (MAX_PAYLOAD_MB, counted after decompression)`);
+}
+
+export type BodyStream = AsyncIterable<Buffer | Uint8Array>;
+
+/**
+ * Reads and drops what a refused client is still sending, so that it then gets
+ * its answer. Node stops reading a connection whose answer ended before its
+ * request did (the client stalls until a timeout), and closing a socket the
+ * client is still writing to resets it (the client loses the answer). Costs
+ * network only: nothing is kept or inflated. REQUEST_TIMEOUT_SECONDS bounds it.
+ */
+export function discardRest(stream: unknown): Promise<void> {
+  if (!(stream instanceof Readable) || stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('end', resolve).once('close', resolve).once('error', resolve);
+    stream.resume();
   });
 }
 
-export type BodyStream = AsyncIterable<Buffer | Uint8Array> & { destroy?(): void };
-
+/**
+ * The request is piped into the pipeline rather than placed in it: on a refusal
+ * the pipeline tears down its own stages, but the request must stay open, or
+ * the socket would go with it and the client would never see the 413.
+ */
 export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limitBytes: number): Promise<ReceivedBody> {
+  const source = stream instanceof Readable ? stream : Readable.from(stream);
   const received: Buffer[] = [];
   const inflated: Buffer[] = [];
   const hash = createHash('sha256');
   let size = 0;
 
-  const keep = (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > limitBytes) throw tooLarge(limitBytes);
-    hash.update(chunk);
-    inflated.push(chunk);
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (encoding === 'gzip') received.push(chunk);
+      done(null, chunk);
+    },
+  });
+  const gone = () => {
+    if (!source.readableEnded) tap.destroy(new AppError('BAD_REQUEST', 'the client stopped sending before the end of the body'));
+  };
+  source.once('error', gone).once('close', gone);
+  source.pipe(tap);
+
+  // Kept aside: pipeline reports its own abort rather than the error that stopped it.
+  let refusal: AppError | undefined;
+  const keep = async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) {
+      size += chunk.length;
+      if (size > limitBytes) throw (refusal = tooLarge(limitBytes));
+      hash.update(chunk);
+      inflated.push(chunk);
+    }
   };
 
-  if (encoding === 'gzip') {
-    const gunzipStream = createGunzip();
-    const done = (async () => {
-      for await (const chunk of gunzipStream) keep(chunk as Buffer);
-    })();
-    try {
-      for await (const chunk of stream) {
-        received.push(chunk as Buffer);
-        if (!gunzipStream.write(chunk)) await new Promise((resolve) => gunzipStream.once('drain', resolve));
-      }
-      gunzipStream.end();
-      await done;
-    } catch (error) {
-      gunzipStream.destroy();
-      stream.destroy?.();
-      await done.catch(() => undefined);
-      if (error instanceof AppError) throw error;
-      throw new AppError('BAD_REQUEST', `body is not valid gzip: ${(error as Error).message}`);
-    }
-  } else {
-    try {
-      for await (const chunk of stream) keep(Buffer.from(chunk));
-    } catch (error) {
-      stream.destroy?.();
-      throw error;
-    }
+  try {
+    if (encoding === 'gzip') await pipeline(tap, createGunzip(), keep);
+    else await pipeline(tap, keep);
+  } catch (error) {
+    source.unpipe(tap);
+    await discardRest(source);
+    if (refusal) throw refusal;
+    if (error instanceof AppError || encoding !== 'gzip') throw error;
+    throw new AppError('BAD_REQUEST', `body is not valid gzip: ${(error as Error).message}`);
+  } finally {
+    source.off('error', gone).off('close', gone);
   }
 
   const bytes = Buffer.concat(inflated);

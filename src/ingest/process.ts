@@ -11,6 +11,7 @@
  * validating, normalising and buffering each sample. Database time that overlapped
  * with validation is not in `write`; batch_write_duration_seconds shows it per chunk.
  */
+import { isUtf8 } from 'node:buffer';
 import { parse as parseTolerant, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -20,6 +21,7 @@ import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
+import { checkJsonText, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
 import type { ParseContext, ParsedItem, Rejection, ValidationCategory } from './records.js';
 import { isStandardPayload, parseStandard } from './standard/parse.js';
 import { Tally } from './tally.js';
@@ -38,14 +40,26 @@ export interface ProcessOutcome {
 
 const REJECTION_CHUNK = 1000;
 
-/** Parses the JSON text; a syntax error becomes a 400 that says where. */
-export function parseJson(bytes: Buffer): unknown {
+/**
+ * Parses a JSON body, the one way every body is parsed: UTF-8 only (a wrong
+ * encoding would be stored silently mangled), hostile shapes refused before
+ * parsing (json-guard.ts), and a syntax error becomes a 400 that says where.
+ */
+export function parseJson(bytes: Buffer, limits: JsonLimits): unknown {
   if (bytes.length === 0) throw new AppError('INVALID_JSON', 'body is empty; expected JSON');
+  if (!isUtf8(bytes)) {
+    throw new AppError('INVALID_JSON', `body is not valid UTF-8 (first bad byte at ${firstInvalidUtf8(bytes)}); JSON must be sent as UTF-8`);
+  }
+  checkJsonText(bytes, limits);
   const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new AppError('INVALID_JSON', `body is not valid JSON: ${locateSyntaxError(text) ?? (error as Error).message}`);
+    // V8's message quotes the text around the error, control characters included, and
+    // PostgreSQL cannot store U+0000: prefer the position, else escape the quote.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    const message = (error as Error).message.replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    throw new AppError('INVALID_JSON', `body is not valid JSON: ${locateSyntaxError(text) ?? message}`);
   }
 }
 
@@ -79,7 +93,7 @@ export async function processBody(
   const repository = ingestionsRepository(db);
   const ctx: ParseContext = { limits: config.ingest.limits, now: deps.now() };
   const parseStart = performance.now();
-  const { format, items } = detectFormat(parseJson(bytes), ctx);
+  const { format, items } = detectFormat(parseJson(bytes, config.edge.json), ctx);
   const parseEnd = performance.now();
 
   const tally = new Tally();

@@ -18,6 +18,9 @@ export const TEST_ENV: EnvSource = {
   ARGON2_ITERATIONS: '1',
   INGEST_WORKERS: '0',
   LOG_LEVEL: 'silent',
+  // Limits out of the way of tests about other things; rate-limit tests set their own.
+  RATE_LIMIT_REQUESTS_PER_HOUR: '1000000',
+  RATE_LIMIT_IP_REQUESTS_PER_HOUR: '1000000',
 };
 
 export interface TestApp {
@@ -33,12 +36,12 @@ export interface TestApp {
 
 export async function createTestApp(
   kind: DatabaseKind,
-  options: { env?: EnvSource; redis?: Redis | null; logger?: Logger; reset?: boolean } = {},
+  options: { env?: EnvSource; redis?: Redis | null; logger?: Logger; reset?: boolean; now?: () => Date } = {},
 ): Promise<TestApp> {
   const { db, postgis } = await workerDatabase(kind);
   if (options.reset !== false) await resetDatabase(db);
   const config = loadConfig({ ...TEST_ENV, ...options.env });
-  const app = await buildApp(config, { db, logger: options.logger ?? silent, redis: options.redis ?? null, postgis });
+  const app = await buildApp(config, { db, logger: options.logger ?? silent, redis: options.redis ?? null, postgis, now: options.now });
   await app.services.keys.bootstrap();
   return {
     app,

@@ -1,50 +1,71 @@
 /**
- * A TCP proxy the test owns, put in front of a shared service so the test can
- * make that service unreachable (and reachable again) without ever stopping it.
+ * A TCP proxy the test owns, in front of a shared service, to simulate an
+ * outage without touching the service: `refuse()` drops every connection (the
+ * service is down), `stall()` keeps connections open but forwards nothing (the
+ * service hangs), `restore()` forwards again.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpProxy {
-  port: number;
-  /** Refuses new connections and cuts the open ones. */
-  cut(): Promise<void>;
-  /** Accepts connections again, on the same port. */
-  restore(): Promise<void>;
+  /** The proxy's URL: the target's, with the proxy's host and port. */
+  url: string;
+  refuse(): void;
+  stall(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const target = new URL(targetUrl);
+  let mode: 'forward' | 'refuse' | 'stall' = 'forward';
   const sockets = new Set<Socket>();
-  let server: Server;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(target);
-        for (const socket of [client, upstream]) {
-          sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
-          socket.on('error', () => undefined);
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    });
-  await listen();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+
+  const server: Server = createServer((client) => {
+    track(client);
+    if (mode === 'refuse') return void client.destroy();
+    if (mode === 'stall') return; // accepted, never answered
+    const upstream = connect({ host: target.hostname, port: Number(target.port) });
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const url = new URL(targetUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
   return {
-    get port() {
-      return port;
+    url: url.toString(),
+    refuse() {
+      mode = 'refuse';
+      dropAll();
     },
-    cut: stop,
-    restore: listen,
-    close: stop,
+    stall() {
+      mode = 'stall';
+      // Existing connections stay open but nothing passes any more.
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
+    restore() {
+      mode = 'forward';
+      // Stalled connections carried half-sent commands: drop them so clients reconnect cleanly.
+      dropAll();
+    },
+    async close() {
+      dropAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -229,15 +229,14 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
   });
 
   it('reports mqtt down (degraded, 200) while the broker is unreachable, reconnects, and stores what comes next', async () => {
-    const broker = new URL(BROKER);
-    const proxy = await startTcpProxy({ host: broker.hostname, port: Number(broker.port || 1883) });
+    const proxy = await startTcpProxy(BROKER);
     const clientId = `${run}-proxy`;
-    const t = await startApp(kind, { ...mqttEnv(`${run}-p`, clientId, `mqtt://127.0.0.1:${proxy.port}`) });
+    const t = await startApp(kind, { ...mqttEnv(`${run}-p`, clientId, proxy.url) });
     try {
       const owner = await t.userWithKey(`proxy-${kind}@example.com`, ['ingest', 'read']);
       await connected(t);
 
-      await proxy.cut();
+      proxy.refuse();
       const down = await until('mqtt to be reported down', async () => {
         const response = await t.app.inject({ url: '/ready' });
         return response.json().checks.mqtt === 'down' && response;
@@ -245,7 +244,7 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
       expect(down.statusCode).toBe(200);
       expect(down.json()).toMatchObject({ status: 'degraded', checks: { database: 'ok', mqtt: 'down' } });
 
-      await proxy.restore();
+      proxy.restore();
       await connected(t);
       await publisher.publishAsync(`${run}-p/${owner.keyId}`, steps(8), { qos: 1 });
       const [stored] = await finished(t, owner.key, 1);

@@ -36,14 +36,13 @@ describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
 
   it('reports the database down on /ready (503, naming it) while /health stays 200', async () => {
     const target = new URL(await createEmptyPostgres());
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(target);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const server = await startServerProcess({ DATABASE_URL: viaProxy.toString(), DATABASE_CONNECT_TIMEOUT_MS: '1000' });
+    target.port ||= '5432';
+    const proxy = await startTcpProxy(target.toString());
+    const server = await startServerProcess({ DATABASE_URL: proxy.url, DATABASE_CONNECT_TIMEOUT_MS: '1000' });
     servers.push(server);
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
 
-    await proxy.cut();
+    proxy.refuse();
     const ready = await fetch(`${server.url}/ready`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as any;
@@ -52,7 +51,7 @@ describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
     expect(body.problems.join(' ')).toContain('database');
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
 
-    await proxy.restore();
+    proxy.restore();
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
     await proxy.close();
   });

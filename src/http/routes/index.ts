@@ -7,12 +7,14 @@ import ingestionRoutes from './ingestions.js';
 import keyRoutes from './keys.js';
 import loggingRoutes from './logging.js';
 import metricsRoutes from './metrics.js';
+import rateLimitRoutes from './rate-limit.js';
 
 export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);
   await app.register(ingestRoutes, { prefix: '/api/v1' });
   await app.register(ingestionRoutes, { prefix: '/api/v1' });
   await app.register(keyRoutes, { prefix: '/api/v1' });
+  await app.register(rateLimitRoutes, { prefix: '/api/v1' });
   await app.register(adminRoutes, { prefix: '/api/v1' });
   await app.register(metricsRoutes);
   await app.register(loggingRoutes, { prefix: '/api/v1' });

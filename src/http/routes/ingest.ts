@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { checkEncoding, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
+import { checkEncoding, discardRest, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
@@ -13,6 +13,7 @@ import { SECURITY, authErrors, errorSchema } from '../schemas/common.js';
 import { ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 /** Refusals recorded as failed ingestions without a body: the body was never read in full. */
 const RECORDED_UNREAD = new Set(['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_ENCODING', 'UNSUPPORTED_MEDIA_TYPE']);
 
@@ -51,6 +52,10 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         if (!contentType || !JSON_TYPE.test(contentType)) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(contentType ?? '')} is not accepted; send application/json`);
         }
+        const charset = CHARSET.exec(contentType)?.[1];
+        if (charset && !/^utf-?8$/i.test(charset)) {
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type charset ${JSON.stringify(charset)} is not accepted; JSON must be sent as UTF-8`);
+        }
         const encoding = checkEncoding(request.headers['content-encoding']);
         if (encoding === null && declared(request) > limit) throw tooLarge(limit);
         const body = await readBody((request.body as BodyStream | undefined) ?? emptyStream(), encoding, limit);
@@ -62,6 +67,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         return reply.status(ingestionStatusCode(ingestion)).send(ingestionView(ingestion, duplicateOf));
       } catch (error) {
         if (error instanceof AppError && RECORDED_UNREAD.has(error.code)) {
+          await discardRest(request.body);
           await ingest.recordRefused(upload, error, Number.isFinite(declared(request)) ? declared(request) : 0);
         }
         throw error;

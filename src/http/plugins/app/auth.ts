@@ -25,16 +25,31 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header.trim() : Array.isArray(header) ? header[0] : undefined;
 }
 
+/**
+ * Rate limits wrap the verification (src/http/plugins/app/rate-limits.ts): an
+ * address out of failures is refused first, a failure counts against the
+ * address, a verified key counts against itself (before the scope check, since
+ * a wrong-scope request still used the key).
+ */
 export function requireScope(...scopes: Scope[]): onRequestHookHandler {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
-    const principal = await request.server.services.keys.authenticate(presentedKey(request), {
-      ip: request.ip,
-      userAgent: request.headers['user-agent'] ?? null,
-    });
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+    const limits = request.server.rateLimits;
+    await limits.beforeAuthentication(request, reply);
+    let principal: Principal;
+    try {
+      principal = await request.server.services.keys.authenticate(presentedKey(request), {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? null,
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'UNAUTHORIZED') await limits.countAddress(request, reply);
+      throw error;
+    }
+    request.principal = principal;
+    await limits.countKey(request, reply);
     if (!scopes.some((scope) => hasScope(principal, scope))) {
       throw new AppError('FORBIDDEN', `this key lacks the ${scopes.join(' or ')} scope`);
     }
-    request.principal = principal;
   };
 }
 
