@@ -1,7 +1,8 @@
 /**
  * Starts everything a running server needs, in order: database (and its lock),
  * migrations, partitions ahead of time, Redis, the app, the bootstrap key, HTTP,
- * and the ingestion workers. Returns the one shutdown sequence for all of it.
+ * the ingestion workers and the MQTT subscriber. Returns the one shutdown
+ * sequence for all of it.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -38,6 +39,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           await metricsServer?.close();
           await app?.close();
         },
+        ...(config.mqtt.url ? { stopMqtt: async () => app?.services.mqtt?.stop() } : {}),
         stopIntake: async () => app?.services.ingest.stop(),
         ...(redis ? { closeRedis: async () => redis.quit().catch(() => redis.disconnect()) } : {}),
         closeDatabase: () => db.close(),
@@ -64,6 +66,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
     await lock?.announce(url);
     app.services.ingest.start();
+    app.services.mqtt?.start();
     return { app, db, url, location, metricsUrl: metricsServer?.url, shutdown };
   } catch (error) {
     await shutdown();

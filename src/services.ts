@@ -9,6 +9,8 @@ import type { Config } from './config/config.js';
 import { createIngestService, type IngestService } from './ingest/service.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { createReadiness } from './monitoring/readiness.js';
+import { createMqttIntake } from './mqtt/intake.js';
+import { createMqttSubscriber, type MqttSubscriber } from './mqtt/subscriber.js';
 import type { Database } from './storage/database.js';
 import { createRateLimitStore, type RateLimitStore } from './storage/rate-limit/index.js';
 import { ingestionsRepository } from './storage/repositories/ingestions.js';
@@ -35,6 +37,8 @@ export interface Services {
   logger: Logger;
   /** Whether PostGIS objects exist: bbox searches then refine with ST_Intersects. */
   postgis: boolean;
+  /** Set when MQTT_URL is; the server starts it after listening (creating it connects nothing). */
+  mqtt: MqttSubscriber | null;
 }
 
 export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
@@ -45,7 +49,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     activeUsers: () => ingestions.activeUsers(24),
     pool: () => deps.db.poolState(),
   });
-  return {
+  const services: Services = {
     db: deps.db,
     keys: createKeyService({
       db: deps.db,
@@ -56,7 +60,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       metrics,
     }),
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
-    readiness: createReadiness({ db: deps.db, redis }),
+    readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
     rateLimits: createRateLimitStore({
       redis,
       prefix: config.edge.rateLimit.redisPrefix,
@@ -67,5 +71,16 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     metrics,
     logger: deps.logger,
     postgis: deps.postgis,
+    mqtt: null,
   };
+  if (config.mqtt.url) {
+    const intake = createMqttIntake({ ...services, config: config.mqtt, onOutcome: (outcome) => metrics.mqttMessage(outcome) });
+    services.mqtt = createMqttSubscriber({
+      config: { ...config.mqtt, url: config.mqtt.url },
+      logger: deps.logger,
+      handle: intake.handle,
+      onArchiveError: () => metrics.error('mqtt'),
+    });
+  }
+  return services;
 }

@@ -1,7 +1,9 @@
 /**
  * The order in which a running server lets go, in one place: stop accepting
- * HTTP (in-flight requests finish), stop taking new work and let the current
- * batch finish, then close Redis and the database, then release the data folder.
+ * HTTP (in-flight requests finish), stop taking MQTT messages (the one being
+ * archived finishes; the session stays at the broker), stop taking new work and
+ * let the current batch finish, then close Redis and the database, then release
+ * the data folder.
  * Each step runs even if an earlier one failed.
  */
 import type { Logger } from 'pino';
@@ -13,6 +15,7 @@ export interface ShutdownStep {
 
 export function shutdownSteps(parts: {
   closeHttp: () => Promise<unknown>;
+  stopMqtt?: () => Promise<unknown>;
   stopIntake: () => Promise<unknown>;
   closeRedis?: () => Promise<unknown>;
   closeDatabase: () => Promise<unknown>;
@@ -20,6 +23,7 @@ export function shutdownSteps(parts: {
 }): ShutdownStep[] {
   return [
     { name: 'http', run: parts.closeHttp },
+    ...(parts.stopMqtt ? [{ name: 'mqtt', run: parts.stopMqtt }] : []),
     { name: 'intake', run: parts.stopIntake },
     ...(parts.closeRedis ? [{ name: 'redis', run: parts.closeRedis }] : []),
     { name: 'database', run: parts.closeDatabase },

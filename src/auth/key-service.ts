@@ -155,6 +155,28 @@ export function createKeyService(deps: {
       return principal;
     },
 
+    /**
+     * The key an MQTT topic names by its public id. The topic never carries the
+     * secret: the broker's access control decides who may publish there. Refused
+     * like a presented key when unknown, revoked, expired or its user is inactive.
+     */
+    async authenticateById(keyId: string, client: ClientInfo = {}): Promise<Principal> {
+      const row = isUuid(keyId) ? await keys.findByIdWithUser(keyId.toLowerCase()) : null;
+      if (!row || row.revoked_at || !row.user_active) {
+        throw await refuse('invalid', 'topic names no valid API key (unknown or revoked)', client, row?.id ?? null, row?.user_id ?? null);
+      }
+      const principal: Principal = {
+        keyId: row.id,
+        userId: row.user_id,
+        scopes: row.scopes,
+        expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+      };
+      if (checkExpiry(principal)) throw await refuse('expired', 'API key has expired', client, row.id, row.user_id);
+      metrics.authAttempt('ok');
+      touch(row.id);
+      return principal;
+    },
+
     async create(input: {
       userId: string;
       name: string;

@@ -3,6 +3,7 @@
  * strings (process.env after .env by default) into a typed, frozen Config, and
  * reports every bad variable at once.
  */
+import { hostname } from 'node:os';
 import dotenv from 'dotenv';
 import type { z } from 'zod';
 import type { ValidationLimits } from '../ingest/records.js';
@@ -130,6 +131,15 @@ function shape(raw: Raw) {
     reading: {
       compressMinBytes: raw.COMPRESS_MIN_BYTES,
       exportBatchRows: raw.EXPORT_BATCH_ROWS,
+    },
+    mqtt: {
+      url: raw.MQTT_URL,
+      username: raw.MQTT_USERNAME,
+      password: raw.MQTT_PASSWORD,
+      clientId: raw.MQTT_CLIENT_ID ?? `health-export-${hostname()}`,
+      topic: raw.MQTT_TOPIC,
+      maxMessageBytes: raw.MQTT_MAX_MESSAGE_MB * 1024 * 1024,
+      sessionExpirySeconds: raw.MQTT_SESSION_EXPIRY_HOURS * 3600,
     },
   };
 }

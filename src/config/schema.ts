@@ -41,6 +41,13 @@ const trustProxy = z
     'must be true, false, or a comma-separated list of proxy addresses or CIDRs',
   )
   .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value));
+/** A topic filter with exactly one + level (the key id) and no #; the shared-subscription prefix is added by the server. */
+const mqttTopic = z
+  .string()
+  .refine((value) => {
+    const levels = value.split('/');
+    return levels.filter((level) => level === '+').length === 1 && !/[#]|^\$/.test(value) && levels.every((level) => level === '+' || !level.includes('+'));
+  }, 'must be a topic filter with exactly one + level (where the API key id goes), no #, not starting with $, e.g. health-export/+');
 
 export interface Setting {
   schema: z.ZodType;
@@ -114,6 +121,15 @@ export const SETTINGS = {
   // Reading: queries, daily summaries and exports.
   COMPRESS_MIN_BYTES: { schema: int(0, 1024 * 1024 * 1024), default: '1024', doc: 'Responses at least this large are compressed (brotli or gzip, whichever the client accepts).' },
   EXPORT_BATCH_ROWS: { schema: int(100, 100_000), default: '5000', doc: 'Rows an export reads per query; an export holds one batch in memory whatever its range.' },
+
+  // MQTT intake (docs/mqtt.md)
+  MQTT_URL: { schema: url(['mqtt:', 'mqtts:']).optional(), doc: 'Broker to subscribe to (mqtt://host:1883 or mqtts://...). Unset: no MQTT intake.' },
+  MQTT_USERNAME: { schema: z.string().min(1).optional(), doc: "This server's username at the broker." },
+  MQTT_PASSWORD: { schema: z.string().min(1).optional(), doc: "This server's password at the broker." },
+  MQTT_CLIENT_ID: { schema: z.string().min(1).max(128).regex(/^\S+$/, 'must not contain whitespace').optional(), doc: 'Client id of the persistent session; must stay the same across restarts and differ per instance. Unset: health-export-<hostname>.' },
+  MQTT_TOPIC: { schema: mqttTopic, default: 'health-export/+', doc: 'Topic filter to subscribe to (as a shared subscription); its one + level names the API key id a message is for.' },
+  MQTT_MAX_MESSAGE_MB: { schema: int(1, 256), default: '100', doc: 'Largest message archived with its body; a larger one is recorded as failed without it.' },
+  MQTT_SESSION_EXPIRY_HOURS: { schema: int(1, 24 * 366), default: '24', doc: "How long the broker keeps this instance's session (and QoS 1 messages for it) while the server is away; a retired client id's session keeps taking a share of messages until then." },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;

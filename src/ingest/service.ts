@@ -128,6 +128,27 @@ export function createIngestService(deps: {
     }
   }
 
+  /** The duplicate check and the one durable write every upload starts with; `claim` keeps it for this process. */
+  async function archive(upload: Upload, body: ReceivedBody, claim: boolean): Promise<IngestResult> {
+    const earlier = await repository.findDuplicate(upload.userId, body.sha256);
+    if (earlier) {
+      metrics.ingestRequest(earlier.format ?? 'unknown', 'duplicate');
+      return { ingestion: earlier, duplicateOf: earlier.id };
+    }
+    const archiving = performance.now();
+    const ingestion = await repository.archive({
+      ...upload,
+      body: body.archive,
+      sizeBytes: body.bytes.length,
+      sha256: body.sha256,
+      status: 'queued',
+      ...(claim ? { leaseSeconds } : {}),
+    });
+    metrics.stage('archive', (performance.now() - archiving) / 1000);
+    metrics.payload(body.bytes.length);
+    return { ingestion };
+  }
+
   function track<T>(work: Promise<T>): Promise<T> {
     active.add(work);
     void work.finally(() => active.delete(work)).catch(() => undefined);
@@ -177,35 +198,35 @@ export function createIngestService(deps: {
      * ingestion, then processes it within the budget. `log`: the request's logger.
      */
     async ingest(upload: Upload, body: ReceivedBody, options: RunOptions = {}): Promise<IngestResult> {
-      const earlier = await repository.findDuplicate(upload.userId, body.sha256);
-      if (earlier) {
-        metrics.ingestRequest(earlier.format ?? 'unknown', 'duplicate');
-        return { ingestion: earlier, duplicateOf: earlier.id };
-      }
-      const archiving = performance.now();
-      const row = await repository.archive({
-        ...upload,
-        body: body.archive,
-        sizeBytes: body.bytes.length,
-        sha256: body.sha256,
-        status: 'queued',
-        leaseSeconds,
-      });
-      metrics.stage('archive', (performance.now() - archiving) / 1000);
-      metrics.payload(body.bytes.length);
-      const work = track(run(row, body.bytes, options.log));
+      const archived = await archive(upload, body, true);
+      if (archived.duplicateOf) return archived;
+      const work = track(run(archived.ingestion, body.bytes, options.log));
       const finished = await within(work, options.budgetMs ?? config.ingest.syncBudgetMs);
-      return { ingestion: finished ?? row };
+      return { ingestion: finished ?? archived.ingestion };
     },
 
-    /** Records an upload refused before it could be read (413, 415): headers and reason, no body. */
-    recordRefused(upload: Upload, error: AppError, sizeBytes = 0): Promise<IngestionRow> {
+    /**
+     * Archives an upload nobody waits on (an MQTT message) and leaves it to a
+     * worker, so the broker's acknowledgement waits for the durable write only.
+     */
+    async queue(upload: Upload, body: ReceivedBody): Promise<IngestResult> {
+      const archived = await archive(upload, body, false);
+      if (!archived.duplicateOf) [...wakers][0]?.();
+      return archived;
+    },
+
+    /**
+     * Records an upload refused before it could be processed (413, 415, an MQTT
+     * message for no usable key): reason and headers, and the body when it was read.
+     */
+    recordRefused(upload: Upload, error: AppError, sizeOrBody: number | ReceivedBody = 0): Promise<IngestionRow> {
       metrics.ingestRequest('unknown', 'refused');
+      const body = typeof sizeOrBody === 'number' ? null : sizeOrBody;
       return repository.archive({
         ...upload,
-        body: null,
-        sizeBytes,
-        sha256: null,
+        body: body?.archive ?? null,
+        sizeBytes: body ? body.bytes.length : (sizeOrBody as number),
+        sha256: body?.sha256 ?? null,
         status: 'failed',
         error: { code: error.code, message: error.message },
       });

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { KNOWN_METRICS } from '../ingest/metric-names.js';
 import type { ValidationCategory } from '../ingest/records.js';
+import type { MqttOutcome } from '../mqtt/intake.js';
 import type { Counts } from '../storage/repositories/ingestions.js';
 
 const PREFIX = 'health_export_';
@@ -175,6 +176,12 @@ export function createMetrics(sources: GaugeSources) {
     help: '1 while the rate limiter has fallen back from Redis to per-process memory, else 0.',
     registers,
   });
+  const mqttMessages = new Counter({
+    name: `${PREFIX}mqtt_messages_total`,
+    help: 'MQTT messages archived, by outcome: queued (for a key with the ingest scope), duplicate (same bytes as an earlier upload), unclaimed (no usable key: kept under the unclaimed user), too_large (kept without its body).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const errors = new Counter({
     name: `${PREFIX}errors_total`,
     help: 'Failures by kind: http (5xx), ingestion (processing failed), queue (could not claim work), audit, database_retry (transient error retried), metrics (a scrape source failed), mqtt.',
@@ -273,6 +280,11 @@ export function createMetrics(sources: GaugeSources) {
     /** For the rate limiter: true while it runs on per-process memory because Redis is unreachable. */
     setRateLimitDegraded(degraded: boolean): void {
       rateLimitDegraded.set(degraded ? 1 : 0);
+    },
+
+    /** One archived MQTT message (what became of it after processing is in ingestRequest). */
+    mqttMessage(outcome: MqttOutcome): void {
+      mqttMessages.inc({ outcome });
     },
 
     error(kind: ErrorKind): void {

@@ -44,6 +44,16 @@ export function apiKeysRepository(db: Queryable) {
       );
       return result.rows[0] ?? null;
     },
+    /** By public id, with whether its user is active (MQTT names keys by id in the topic). */
+    async findByIdWithUser(id: string): Promise<(ApiKeyRow & { user_active: boolean }) | null> {
+      const result = await db.query<ApiKeyRow & { user_active: boolean }>(
+        `SELECT k.id, k.user_id, k.name, k.scopes, k.format, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
+                u.active AS user_active
+         FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = $1`,
+        [id],
+      );
+      return result.rows[0] ?? null;
+    },
     async findById(id: string): Promise<ApiKeyRow | null> {
       const result = await db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
       return result.rows[0] ?? null;

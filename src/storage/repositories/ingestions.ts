@@ -6,6 +6,7 @@
  */
 import type { Rejection } from '../../ingest/records.js';
 import type { Queryable } from '../database.js';
+import { UNCLAIMED_USER } from './users.js';
 
 export type IngestionStatus = 'queued' | 'processing' | 'completed' | 'failed';
 export type IngestionSource = 'http' | 'mqtt' | 'cli';
@@ -228,12 +229,16 @@ export function ingestionsRepository(db: Queryable) {
       return result.rows;
     },
 
-    /** Ids to run again: one, every failed one, or all with a body. */
+    /**
+     * Ids to run again: one, every failed one, or all with a body. In bulk, never the
+     * unclaimed user's: those MQTT messages named no usable key, so they belong to no one.
+     */
     async idsToReprocess(filter: { id?: string; failed?: boolean }): Promise<{ user_id: string; id: string }[]> {
       const result = await db.query<{ user_id: string; id: string }>(
         `SELECT user_id, id FROM raw_ingestions WHERE body IS NOT NULL
-           AND ($1::uuid IS NULL OR id = $1) AND (NOT $2 OR status = 'failed') ORDER BY received_at`,
-        [filter.id ?? null, filter.failed ?? false],
+           AND ($1::uuid IS NULL OR id = $1) AND (NOT $2 OR status = 'failed')
+           AND ($1::uuid IS NOT NULL OR user_id <> $3) ORDER BY received_at`,
+        [filter.id ?? null, filter.failed ?? false, UNCLAIMED_USER.id],
       );
       return result.rows;
     },

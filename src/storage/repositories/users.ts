@@ -9,6 +9,9 @@ export interface UserRow {
 
 const COLUMNS = 'id, email, active, created_at';
 
+/** The built-in, inactive owner of MQTT messages for no usable key (migrations/040_unclaimed_user.sql). */
+export const UNCLAIMED_USER = { id: '00000000-0000-4000-8000-000000000000', email: 'unclaimed@invalid' } as const;
+
 export function usersRepository(db: Queryable) {
   return {
     async create(email: string): Promise<UserRow | null> {
@@ -20,6 +23,13 @@ export function usersRepository(db: Queryable) {
     },
     async ensure(email: string): Promise<UserRow> {
       return (await this.create(email)) ?? (await this.findByEmail(email))!;
+    },
+    /** The migration creates it; this puts it back if the table was emptied since (as tests do). */
+    async ensureUnclaimed(): Promise<void> {
+      await db.query('INSERT INTO users (id, email, active) VALUES ($1, $2, false) ON CONFLICT DO NOTHING', [
+        UNCLAIMED_USER.id,
+        UNCLAIMED_USER.email,
+      ]);
     },
     async findByEmail(email: string): Promise<UserRow | null> {
       const result = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE lower(email) = lower($1)`, [email]);
