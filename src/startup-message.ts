@@ -22,7 +22,7 @@ export function startupMessage(facts: StartupFacts): string {
   const where = `listening on ${facts.url}; data in ${facts.location}`;
   // Until then the user to hold the key does not exist either (the bootstrap admin's is not it).
   const commands = facts.userKey ? CREATE_KEY : `${CREATE_USER} && ${CREATE_KEY}`;
-  const intro = facts.userKey ? 'to create a key' : 'no API key for a phone exists yet; to create the first one';
+  const intro = facts.userKey ? 'To create a key' : 'No API key for a phone exists yet; to create the first one';
   if (facts.embedded && !facts.adminApiKeySet) {
     return `${where}. ${intro}, stop the server (Ctrl-C) and run: ${commands}; then npm start again (with ADMIN_API_KEY set, the CLI works while the server runs)`;
   }

@@ -65,7 +65,7 @@ describe('the first start on an empty folder', () => {
     const message = startupLine(server.output());
     expect(message).toContain(`listening on ${server.url}`);
     expect(message).toContain(`data in embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`);
-    expect(message).toContain('no API key for a phone exists yet');
+    expect(message).toContain('No API key for a phone exists yet');
     expect(message).toContain('stop the server');
     await server.stop();
 
@@ -73,7 +73,7 @@ describe('the first start on an empty folder', () => {
     server = await startServerProcess(env);
     expect((await ingestions(server, key)).status).toBe(200);
     // With a key in place the line no longer says there is none.
-    expect(startupLine(server.output())).not.toContain('no API key for a phone exists yet');
+    expect(startupLine(server.output())).not.toContain('No API key for a phone exists yet');
   });
 
   it('with ADMIN_API_KEY, prints commands that work while the server runs', async () => {
