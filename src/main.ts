@@ -7,6 +7,8 @@ import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { DataDirLockedError } from './storage/data-dir-lock.js';
 import { createLogger } from './shared/logger.js';
 import { startServer } from './server.js';
+import { startupMessage } from './startup-message.js';
+import { apiKeysRepository } from './storage/repositories/api-keys.js';
 
 let config: Config;
 try {
@@ -21,10 +23,10 @@ const logger = createLogger(config.log.level, config.log.pretty);
 
 try {
   const server = await startServer(config, logger);
-  // No email in the line: logs never hold one (the command names the setting instead).
+  const userKey = await apiKeysRepository(server.db).hasActiveUserKey();
   logger.info(
     { url: server.url, data: server.location, ...(server.metricsUrl ? { metrics: server.metricsUrl } : {}) },
-    `listening on ${server.url}; data in ${server.location}; create a key with: npm run cli -- keys create --user <ADMIN_EMAIL> --name iphone --scopes ingest,read`,
+    startupMessage({ url: server.url, location: server.location, embedded: !config.database.url, adminApiKeySet: Boolean(config.auth.adminApiKey), userKey }),
   );
   closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an uncaught error');

@@ -15,6 +15,7 @@ import {
   reprocessCommand,
   revokeKeyCommand,
 } from './commands.js';
+import { writeApiDocuments } from './openapi.js';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -32,6 +33,8 @@ Commands:
                                         run archived uploads again through today's parser and thresholds
   config-reference [--markdown]         print .env.example (every variable, its default and meaning),
                                         or the table of docs/operations.md
+  openapi                               write docs/openapi.json (what /openapi.json serves) and the
+                                        Postman collection generated from it
 
 The CLI reads the same configuration as the server (.env and the environment).
 With the embedded database in use by a running server, commands go through that
@@ -61,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'config-reference') {
     process.stdout.write(values.markdown ? `${configReferenceMarkdown()}\n` : envExample());
+    return 0;
+  }
+  if (command === 'openapi') {
+    for (const file of await writeApiDocuments()) process.stdout.write(`wrote ${file}\n`);
     return 0;
   }
   const config = loadConfig();

@@ -35,7 +35,7 @@ export function loadConfig(source: EnvSource = readEnvironment()): Config {
     const value = given === undefined || given === '' ? ('default' in setting ? setting.default : undefined) : given;
     const result = setting.schema.safeParse(value);
     if (result.success) raw[name] = result.data;
-    else problems.push(`${name}=${JSON.stringify(given ?? '')}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+    else problems.push(`${name}=${JSON.stringify(given ?? '')}: ${[...new Set(result.error.issues.map((i) => i.message))].join('; ')}`);
   }
   if (problems.length === 0) problems.push(...crossChecks(raw as Raw));
   if (problems.length > 0) throw new ConfigError(problems);

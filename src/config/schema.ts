@@ -14,8 +14,13 @@ export const FIXED_LIMITS = {
   pulse: { min: 1, max: 400 },
 } as const;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+/** Messages name the accepted values, so a mistyped setting can be fixed from the error alone. */
+const int = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const flag = oneOf(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const url = (protocols: string[]) =>
   z.string().refine((value) => {
     try {
@@ -57,10 +62,10 @@ export interface Setting {
 
 /** name → schema (applied to the raw string), default (as a string) and documentation. */
 export const SETTINGS = {
-  NODE_ENV: { schema: z.enum(['development', 'production', 'test']), default: 'development', doc: 'production forbids a CORS wildcard and pretty logs; nothing else changes.' },
+  NODE_ENV: { schema: oneOf(['development', 'production', 'test']), default: 'development', doc: 'production forbids a CORS wildcard and pretty logs; nothing else changes.' },
   HOST: { schema: z.string().min(1), default: '0.0.0.0', doc: 'Address the HTTP server listens on.' },
   PORT: { schema: int(0, 65535), default: '3000', doc: 'TCP port the HTTP server listens on (0 picks a free port).' },
-  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Minimum level written to the log.' },
+  LOG_LEVEL: { schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Minimum level written to the log.' },
   LOG_PRETTY: { schema: flag, default: 'false', doc: 'Human-readable logs on a terminal instead of JSON lines (never in production).' },
 
   DATABASE_URL: { schema: url(['postgres:', 'postgresql:']).optional(), doc: 'PostgreSQL 15+ connection string. Unset: an embedded PostgreSQL (PGlite) in DATA_DIR.' },
@@ -99,7 +104,7 @@ export const SETTINGS = {
   VALIDATION_BP_DIASTOLIC_MAX: { schema: int(FIXED_LIMITS.diastolic.min, FIXED_LIMITS.diastolic.max), default: '150', doc: 'Highest plausible diastolic pressure (mmHg).' },
   VALIDATION_PULSE_MIN: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '15', doc: 'Lowest plausible pulse of a blood-pressure reading (bpm).' },
   VALIDATION_PULSE_MAX: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '300', doc: 'Highest plausible pulse of a blood-pressure reading (bpm).' },
-  VALIDATION_MIN_DATE: { schema: z.iso.date(), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
+  VALIDATION_MIN_DATE: { schema: z.iso.date({ error: 'must be a date written YYYY-MM-DD' }), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
 
   // Observability (metrics and logs)

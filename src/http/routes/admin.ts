@@ -5,9 +5,11 @@ import { AppError } from '../../shared/errors.js';
 import { auditRepository } from '../../storage/repositories/audit.js';
 import { usersRepository, type UserRow } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema, listQuery } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema } from '../schemas/common.js';
 
-const userSchema = z.object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() }).meta({ id: 'User' });
+const userSchema = z
+  .object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() })
+  .meta({ id: 'User', example: { id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0', email: 'me@example.com', active: true, created_at: '2024-03-13T04:00:00.000Z' } });
 const auditSchema = z
   .object({
     at: z.string(),
@@ -18,7 +20,18 @@ const auditSchema = z
     user_agent: z.string().nullable(),
     reason: z.string().nullable(),
   })
-  .meta({ id: 'AuditEntry' });
+  .meta({
+    id: 'AuditEntry',
+    example: {
+      at: '2024-03-13T04:00:00.000Z',
+      action: 'key.created',
+      key_id: '8e21b2fd-cd63-4c6a-9d49-b6c6c2668f58',
+      user_id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0',
+      ip: '192.0.2.10',
+      user_agent: 'curl/8.5.0',
+      reason: 'by key 2c4e6a80-1b3d-4f5a-8c7e-9d0f1a2b3c4d',
+    },
+  });
 
 const userView = (row: UserRow) => ({ id: row.id, email: row.email, active: row.active, created_at: new Date(row.created_at).toISOString() });
 
@@ -34,8 +47,12 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['admin'],
         summary: 'Create a user',
         security: SECURITY,
-        body: z.object({ email: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address').max(320) }),
-        response: { 201: userSchema, ...authErrors, 409: errorSchema },
+        body: z.object({ email: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address').max(320) }).meta({ example: { email: 'me@example.com' } }),
+        response: {
+          201: userSchema.describe('The user, created'),
+          ...authErrors,
+          409: errorResponse('CONFLICT', 'A user with this email exists', 'email: a user with me@example.com already exists'),
+        },
       },
     },
     async (request, reply) => {
@@ -54,7 +71,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'List users',
         security: SECURITY,
         querystring: listQuery,
-        response: { 200: z.object({ items: z.array(userSchema), next: z.string().nullable() }), ...authErrors },
+        response: { 200: listSchema(userSchema, 'Users, oldest first'), ...authErrors },
       },
     },
     async (request) => {
@@ -77,7 +94,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'The audit log, newest first: keys created and revoked, failed authentications, admin actions',
         security: SECURITY,
         querystring: listQuery,
-        response: { 200: z.object({ items: z.array(auditSchema), next: z.string().nullable() }), ...authErrors },
+        response: { 200: listSchema(auditSchema, 'Audit entries, newest first'), ...authErrors },
       },
     },
     async (request) => {

@@ -6,16 +6,18 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 const check = z.enum(['ok', 'down', 'off']);
-const readySchema = z.object({
-  status: z.enum(['ok', 'degraded', 'down']),
-  checks: z.object({ database: check, migrations: check, redis: check, mqtt: check }),
-  problems: z.array(z.string()).optional(),
-});
+const readySchema = z
+  .object({
+    status: z.enum(['ok', 'degraded', 'down']),
+    checks: z.object({ database: check, migrations: check, redis: check, mqtt: check }).describe('ok, down, or off (not configured)'),
+    problems: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'Readiness', example: { status: 'ok', checks: { database: 'ok', migrations: 'ok', redis: 'off', mqtt: 'off' } } });
 
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/health',
-    { schema: { tags: ['health'], summary: 'The process is running', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    { schema: { tags: ['health'], summary: 'The process is running', response: { 200: z.object({ status: z.literal('ok') }).meta({ description: 'The process runs', example: { status: 'ok' } }) } } },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -25,7 +27,13 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Whether the database, migrations, Redis and MQTT are usable',
-        response: { 200: readySchema, 503: readySchema },
+        response: {
+          200: readySchema.describe('ok, or degraded when Redis or MQTT is down (ingestion still works)'),
+          503: readySchema.meta({
+            description: 'down: the database or the migrations check failed',
+            example: { status: 'down', checks: { database: 'down', migrations: 'down', redis: 'off', mqtt: 'off' }, problems: ['database: connect ECONNREFUSED 127.0.0.1:5432'] },
+          }),
+        },
       },
     },
     async (_request, reply) => {

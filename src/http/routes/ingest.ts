@@ -9,8 +9,8 @@ import { checkEncoding, discardRest, readBody, tooLarge, type BodyStream } from 
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, errorSchema } from '../schemas/common.js';
-import { ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
+import { SECURITY, authErrors, errorResponse } from '../schemas/common.js';
+import { ingestBody, ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i;
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
@@ -32,7 +32,28 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
           'The body is archived first, then processed. 200 when processing finished within INGEST_SYNC_BUDGET_MS, 202 with a status URL otherwise. ' +
           'An identical body sent again by the same user answers with the earlier ingestion and `duplicate_of`. `Content-Encoding: gzip` is accepted.',
         security: SECURITY,
-        response: { 200: ingestionSchema, 202: ingestionSchema, ...authErrors, 413: errorSchema, 415: errorSchema, 422: errorSchema },
+        documentedBody: ingestBody,
+        response: {
+          200: ingestionSchema.describe('Processed: the counts per outcome and per type add up to the samples received (or an identical earlier upload, with duplicate_of)'),
+          202: ingestionAccepted,
+          ...authErrors,
+          400: errorResponse(
+            'INVALID_JSON',
+            'INVALID_JSON: empty, not UTF-8, or not JSON (the body is kept as a failed ingestion); BAD_REQUEST: gzip that does not inflate, or a body cut off',
+            'body is not valid JSON: ValueExpected at line 1, column 23 (position 22) (kept as ingestion 5104ed7b-62f8-468b-b443-0b4a820c7fe7)',
+          ),
+          413: errorResponse('PAYLOAD_TOO_LARGE', 'Larger than MAX_PAYLOAD_MB after decompression; refused unread', 'body is larger than the limit of 100 MB (MAX_PAYLOAD_MB, counted after decompression)'),
+          415: errorResponse(
+            'UNSUPPORTED_MEDIA_TYPE',
+            'UNSUPPORTED_MEDIA_TYPE: Content-Type is not JSON, or a charset other than UTF-8; UNSUPPORTED_ENCODING: Content-Encoding other than gzip',
+            'Content-Type "application/x-www-form-urlencoded" is not accepted; send application/json',
+          ),
+          422: errorResponse(
+            'UNPROCESSABLE_PAYLOAD',
+            'JSON in neither format, or hostile JSON (nested deeper than MAX_JSON_DEPTH, a string longer than MAX_STRING_KB, __proto__, \\u0000); kept as a failed ingestion',
+            'body is JSON but in neither accepted format: expected a Health Auto Export payload {"data": {"metrics": [...], ...}} or the standard format {"samples": [...]} (kept as ingestion 4e385028-d828-4b07-9d0b-11654ce3db26)',
+          ),
+        },
       },
     },
     async (request, reply) => {

@@ -10,13 +10,25 @@ import { hasScope } from '../../auth/key-service.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema, listQuery, uuidParam } from '../schemas/common.js';
-import { ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listSchema, listQuery, uuidParam } from '../schemas/common.js';
+import { ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
 const isPageKey = (v: unknown): v is { received_at: string; id: string } =>
   typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' && typeof (v as { received_at?: unknown }).received_at === 'string';
 
-const rejectionSchema = z.object({ type: z.string(), category: z.string(), reason: z.string(), sample: z.unknown() });
+const rejectionSchema = z
+  .object({
+    type: z.string().describe('The by_type name the sample was counted under'),
+    category: z.string().describe('Which kind of check refused it: range, missing_field, format, unit or time'),
+    reason: z.string().describe('Why, naming the field and the limit'),
+    sample: z.unknown().describe('The sample exactly as sent'),
+  })
+  .meta({
+    id: 'Rejection',
+    example: { type: 'step_count', category: 'range', reason: 'step_count[2]: qty must not be negative, got -4', sample: { qty: -4, date: '2024-09-21 09:00:00 +1000', source: 'iPhone' } },
+  });
+
+const notFoundIngestion = errorResponse('NOT_FOUND', "No such ingestion, or another user's (the same answer, so ids cannot be probed)", 'ingestion not found');
 
 const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
   const repository = ingestionsRepository(app.services.db);
@@ -35,8 +47,8 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['ingestion'],
         summary: "The caller's ingestions, newest first",
         security: SECURITY,
-        querystring: listQuery.extend({ user_id: z.uuid().optional().describe('Admins only: another user, e.g. the built-in unclaimed user') }),
-        response: { 200: z.object({ items: z.array(ingestionSchema), next: z.string().nullable() }), ...authErrors },
+        querystring: listQuery.extend({ user_id: z.uuid().optional().describe('Admins only: another user, e.g. the built-in unclaimed user').meta({ example: 'b167adc8-85aa-45b5-9000-dab05cfe94e0' }) }),
+        response: { 200: listSchema(ingestionSchema, 'Ingestions, newest first; pass next as cursor for the following page'), ...authErrors },
       },
     },
     async (request) => {
@@ -60,7 +72,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'One ingestion: status, counts per type, timings, kept headers, error',
         security: SECURITY,
         params: uuidParam,
-        response: { 200: ingestionSchema, ...authErrors, 404: errorSchema },
+        response: { 200: ingestionSchema.describe('The ingestion: while queued or processing, counts may be null or partial'), ...authErrors, 404: notFoundIngestion },
       },
     },
     async (request) => {
@@ -79,7 +91,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
         security: SECURITY,
         params: uuidParam,
         querystring: listQuery,
-        response: { 200: z.object({ items: z.array(rejectionSchema), next: z.string().nullable() }), ...authErrors, 404: errorSchema },
+        response: { 200: listSchema(rejectionSchema, 'Rejected samples in the order they were met'), ...authErrors, 404: notFoundIngestion },
       },
     },
     async (request) => {
@@ -103,7 +115,13 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Run an archived body again through today's parser and thresholds, under the same id",
         security: SECURITY,
         params: uuidParam,
-        response: { 200: ingestionSchema, 202: ingestionSchema, ...authErrors, 404: errorSchema, 409: errorSchema },
+        response: {
+          200: ingestionSchema.describe('Processed again: status, counts and rejections replaced'),
+          202: ingestionAccepted,
+          ...authErrors,
+          404: notFoundIngestion,
+          409: errorResponse('CONFLICT', 'The ingestion is being processed right now, or was refused unread and kept no body', 'this ingestion is being processed right now; try again when it finishes'),
+        },
       },
     },
     async (request, reply) => {

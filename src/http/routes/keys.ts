@@ -10,7 +10,7 @@ import { AppError, notFound } from '../../shared/errors.js';
 import { apiKeysRepository, type ApiKeyRow, type Scope } from '../../storage/repositories/api-keys.js';
 import { usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema, listQuery, uuidParam } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema, uuidParam } from '../schemas/common.js';
 
 const scopeSchema = z.enum(['ingest', 'read', 'admin']);
 
@@ -24,18 +24,51 @@ const keySchema = z
     created_at: z.string(),
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
-    last_used_at: z.string().nullable(),
+    last_used_at: z.string().nullable().describe('Updated at most once a minute'),
   })
-  .meta({ id: 'ApiKey' });
+  .meta({
+    id: 'ApiKey',
+    example: {
+      id: '8e21b2fd-cd63-4c6a-9d49-b6c6c2668f58',
+      name: 'iphone',
+      scopes: ['ingest', 'read'],
+      user_id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0',
+      format: 'generated',
+      created_at: '2024-03-13T04:00:00.000Z',
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: '2024-03-14T06:01:12.000Z',
+    },
+  });
 
-const createSchema = z.object({
-  name: z.string().min(1).max(200),
-  scopes: z.array(scopeSchema).min(1),
-  user_id: z.uuid().optional(),
-  email: z.string().min(3).max(320).optional(),
-  expires_at: z.iso.datetime({ offset: true }).optional(),
-  uuid: z.uuid().optional().describe('Register this UUID as the key (the old "Auto Export" configuration); matched case-insensitively'),
-});
+const createSchema = z
+  .object({
+    name: z.string().min(1).max(200).describe('What the key is for'),
+    scopes: z.array(scopeSchema).min(1).describe('No wider than the calling key\'s own; admin includes ingest and read'),
+    user_id: z.uuid().optional().describe('Admins only: the user the key is for (default: the caller\'s own user)'),
+    email: z.string().min(3).max(320).optional().describe('Admins only: the user the key is for, by email'),
+    expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (in the future)'),
+    uuid: z.uuid().optional().describe('Register this UUID as the key (the old "Auto Export" configuration); matched case-insensitively'),
+  })
+  .meta({ example: { name: 'iphone', scopes: ['ingest', 'read'], email: 'me@example.com' } });
+
+const createdSchema = keySchema
+  .extend({ key: z.string().describe('The key itself: shown in this answer only') })
+  .meta({
+    id: 'CreatedApiKey',
+    example: {
+      id: '8e21b2fd-cd63-4c6a-9d49-b6c6c2668f58',
+      key: 'hea_PVIs4XjfuoHTPs2FB01ZMiMW-Y3O8Z9VwdcYad3SXMA',
+      name: 'iphone',
+      scopes: ['ingest', 'read'],
+      user_id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0',
+      format: 'generated',
+      created_at: '2024-03-13T04:00:00.000Z',
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: null,
+    },
+  });
 
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 
@@ -66,7 +99,13 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Create an API key; the answer holds the key, once',
         security: SECURITY,
         body: createSchema,
-        response: { 201: keySchema.extend({ key: z.string() }), ...authErrors, 404: errorSchema, 409: errorSchema },
+        response: {
+          201: createdSchema.describe('The key, created; `key` is in this answer only'),
+          ...authErrors,
+          403: errorResponse('FORBIDDEN', 'A scope wider than the calling key\'s, or a user other than the caller\'s without admin', 'scopes: this key cannot grant admin'),
+          404: errorResponse('NOT_FOUND', 'No user with that user_id or email', 'user not found'),
+          409: errorResponse('CONFLICT', 'That UUID is already registered as a key', 'uuid: this UUID is already registered as a key'),
+        },
       },
     },
     async (request, reply) => {
@@ -106,7 +145,7 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "List keys (an admin sees every user's); never the key or its hash",
         security: SECURITY,
         querystring: listQuery,
-        response: { 200: z.object({ items: z.array(keySchema), next: z.string().nullable() }), ...authErrors },
+        response: { 200: listSchema(keySchema, 'Keys, oldest first, revoked and expired ones included'), ...authErrors },
       },
     },
     async (request) => {
@@ -130,7 +169,7 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Revoke a key: at once on this instance, within API_KEY_CACHE_SECONDS on others',
         security: SECURITY,
         params: uuidParam,
-        response: { 204: z.null(), ...authErrors, 404: errorSchema },
+        response: { 204: z.null().describe('Revoked'), ...authErrors, 404: errorResponse('NOT_FOUND', 'No such key, or another user\'s (for a key without admin)', 'key not found') },
       },
     },
     async (request, reply) => {

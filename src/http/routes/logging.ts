@@ -10,7 +10,7 @@ import { auditRepository } from '../../storage/repositories/audit.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
 import { SECURITY, authErrors } from '../schemas/common.js';
 
-const levelSchema = z.object({ level: SETTINGS.LOG_LEVEL.schema }).meta({ id: 'LogLevel' });
+const levelSchema = z.object({ level: SETTINGS.LOG_LEVEL.schema }).meta({ id: 'LogLevel', example: { level: 'debug' } });
 
 const loggingRoutes: FastifyPluginAsyncZod = async (app) => {
   const { logger } = app.services;
@@ -19,7 +19,7 @@ const loggingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/admin/logging/level',
-    { schema: { tags: ['admin'], summary: 'The current log level', security: SECURITY, response: { 200: levelSchema, ...authErrors } } },
+    { schema: { tags: ['admin'], summary: 'The current log level', security: SECURITY, response: { 200: levelSchema.describe('The level now'), ...authErrors } } },
     async () => levelSchema.parse({ level: logger.level }),
   );
 
@@ -31,7 +31,7 @@ const loggingRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Change the log level of this process now (until restart; LOG_LEVEL sets it at start)',
         security: SECURITY,
         body: levelSchema,
-        response: { 200: levelSchema, ...authErrors },
+        response: { 200: levelSchema.describe('The level now in force'), ...authErrors },
       },
     },
     async (request) => {

@@ -11,7 +11,7 @@ const statusSchema = z
     reset_at: z.string().describe('When the oldest counted request leaves the window and `remaining` grows'),
     window_seconds: z.number().int().describe('Length of the sliding window (RATE_LIMIT_WINDOW_SECONDS)'),
   })
-  .meta({ id: 'RateLimit' });
+  .meta({ id: 'RateLimit', example: { limit: 1000, remaining: 997, reset_at: '2024-03-14T07:19:54.000Z', window_seconds: 3600 } });
 
 const rateLimitRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', requireScope('ingest', 'read'));
@@ -23,7 +23,7 @@ const rateLimitRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['keys'],
         summary: "The calling key's rate limit and current usage (a sliding window: requests age out one by one)",
         security: SECURITY,
-        response: { 200: statusSchema, ...authErrors },
+        response: { 200: statusSchema.describe('Counting nothing extra: this request is already in the window'), ...authErrors },
       },
     },
     async (request) => app.rateLimits.status(principalOf(request).keyId),

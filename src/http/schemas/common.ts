@@ -23,8 +23,8 @@ export const countsSchema = z
   .meta({ id: 'Counts' });
 
 export const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page (1-1000)').meta({ example: 100 }),
+  cursor: z.string().max(512).optional().describe('The `next` value of the previous page').meta({ example: 'eyJyZWNlaXZlZF9hdCI6IjIwMjQtMDMtMTNUMDQ6MTk6NTQuMDAwWiJ9' }),
 });
 
 /** Opaque keyset cursors: base64url of the last item's sort key. */
@@ -43,10 +43,37 @@ export function decodeCursor<T>(cursor: string | undefined, check: (value: unkno
   throw Object.assign(new Error('cursor: not a cursor this endpoint issued'), { statusCode: 400 });
 }
 
-export const uuidParam = z.object({ id: z.uuid() });
+/** A page of a list, `{items, next}`: described, with the item's own example as the example page. */
+export const listSchema = <T extends z.ZodType>(item: T, description: string) =>
+  z
+    .object({ items: z.array(item), next: z.string().nullable().describe('Cursor of the next page, or null on the last page') })
+    .meta({ description, example: { items: [z.globalRegistry.get(item)?.example], next: null } });
+
+export const uuidParam = z.object({ id: z.uuid().describe('The id, as the list or the creation answer gave it').meta({ example: '0b6c7a52-3f0e-4c1e-9a55-3d2f1e0c9b11' }) });
+
+/**
+ * One error response as the OpenAPI document shows it: the Error shape with a
+ * description of when it happens and an example of the body (the message is one
+ * the server really gives).
+ */
+export const errorResponse = (code: ErrorCode, when: string, message: string) =>
+  errorSchema.meta({ description: when, example: { error: { code, message, request_id: '6a1f0c2e-9d4b-4b7e-8f3a-2c5d7e9b1a40' } } });
 
 /** Responses every authenticated route can give. */
-export const authErrors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 429: errorSchema } as const;
+export const authErrors = {
+  400: errorResponse('BAD_REQUEST', 'A parameter or the body is not what this endpoint takes; the message names which and why', 'querystring.limit: Too big: expected number to be <=1000'),
+  401: errorResponse(
+    'UNAUTHORIZED',
+    'No key, or a key that is malformed, unknown, revoked or expired (with WWW-Authenticate: Bearer)',
+    'API key is not valid (unknown or revoked)',
+  ),
+  403: errorResponse('FORBIDDEN', 'The key is valid but lacks the scope this endpoint needs', 'this key lacks the read scope'),
+  429: errorResponse(
+    'RATE_LIMITED',
+    'Rate limit reached, for this key or, after too many requests without a valid key, for this address; Retry-After says when to try again',
+    'rate limit reached for this API key (1000 per 3600 s); retry in 1480 s',
+  ),
+} as const;
 
 /** Any of the three headers the app may be configured with. */
 export const SECURITY: { [scheme: string]: string[] }[] = [{ bearer: [] }, { xApiKey: [] }, { apiKey: [] }];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { IngestionRow } from '../../storage/repositories/ingestions.js';
+import { StandardPayloadSchema } from '../../ingest/standard/schema.js';
 import { countsSchema } from './common.js';
 
 export const ingestionSchema = z
@@ -42,6 +43,28 @@ export const ingestionSchema = z
     },
   });
 
+/** The 202 answer of an ingest or a reprocess: accepted, not finished. */
+export const ingestionAccepted = ingestionSchema.meta({
+  description: 'Archived and still being processed (it took longer than INGEST_SYNC_BUDGET_MS); a worker finishes it: poll status_url',
+  example: {
+    id: '56278aeb-7b73-4682-9abd-d7c622dc8fa6',
+    status: 'processing',
+    status_url: '/api/v1/ingestions/56278aeb-7b73-4682-9abd-d7c622dc8fa6',
+    format: null,
+    counts: null,
+    by_type: null,
+    source: 'http',
+    topic: null,
+    size_bytes: 1760497,
+    sha256: 'df81f6dc1db32d33a041fe9ebd4175c897029f7e68d089c22c4127303cd632b5',
+    headers: { 'automation-name': 'Health to server' },
+    received_at: '2024-03-13T04:19:54.000Z',
+    started_at: '2024-03-13T04:19:54.000Z',
+    finished_at: null,
+    error: null,
+  },
+});
+
 export type IngestionView = z.infer<typeof ingestionSchema>;
 
 const isoOrNull = (date: Date | null) => (date ? new Date(date).toISOString() : null);
@@ -71,3 +94,69 @@ export function ingestionView(row: IngestionRow, duplicateOf?: string): Ingestio
 export function ingestionStatusCode(row: IngestionRow): 200 | 202 {
   return row.status === 'completed' || row.status === 'failed' ? 200 : 202;
 }
+
+// ---------- what POST /ingest takes (for the OpenAPI document only) ----------
+
+const jsonObject = z.record(z.string(), z.unknown());
+const haeArray = (what: string) => z.array(jsonObject).optional().describe(what);
+
+/** The app's payload, loosely: each entry is validated on its own by the parser, never the payload as a whole. */
+const haePayload = z
+  .object({
+    data: z.object({
+      metrics: z
+        .array(
+          z.object({
+            name: z.string().describe('Metric name as the app sends it (step_count, heart_rate, sleep_analysis, ...); unknown names are stored too'),
+            units: z.string().describe('The unit the user chose in the app (count, mi, km, kcal, kJ, degF, ...)'),
+            data: z.array(jsonObject).describe('Points: {date, qty, source}, or {date, Min, Avg, Max} for heart_rate, {date, systolic, diastolic} for blood_pressure, ...'),
+          }),
+        )
+        .optional(),
+      workouts: haeArray('Workouts, export version 1 or 2, with route and series'),
+      stateOfMind: haeArray('State of mind entries'),
+      medications: haeArray('Medications'),
+      symptoms: haeArray('Symptoms'),
+      cycleTracking: haeArray('Cycle tracking'),
+      ecg: haeArray('ECG recordings with their voltages'),
+      heartRateNotifications: haeArray('High, low and irregular heart-rate notifications'),
+    }),
+  })
+  .meta({ id: 'HaePayload', description: 'A Health Auto Export REST API payload (JSON, export version 1 or 2). Any array may be missing or empty.' });
+
+const HAE_EXAMPLE = {
+  data: {
+    metrics: [
+      {
+        name: 'step_count',
+        units: 'count',
+        data: [
+          { date: '2024-03-14 01:23:00 -0400', qty: 20, source: 'Apple Watch' },
+          { date: '2024-03-14 03:43:00 -0400', qty: 17, source: 'Apple Watch' },
+        ],
+      },
+      { name: 'heart_rate', units: 'count/min', data: [{ date: '2024-03-14 00:02:00 -0400', Min: 58, Avg: 61, Max: 66, source: 'Apple Watch' }] },
+    ],
+  },
+};
+
+const STANDARD_EXAMPLE = {
+  samples: [
+    { kind: 'quantity', type: 'step_count', start: '2024-03-14T05:23:00Z', end: '2024-03-14T05:24:00Z', source: 'Apple Watch', value: 20, unit: 'count' },
+    { kind: 'heart_rate', type: 'heart_rate', start: '2024-03-14T04:02:00Z', source: 'Apple Watch', min: 58, avg: 61, max: 66 },
+    { kind: 'blood_pressure', type: 'blood_pressure', start: '2024-03-14T12:30:00Z', source: 'Omron', systolic: 121, diastolic: 79, pulse: 64 },
+  ],
+};
+
+/**
+ * The body of POST /ingest: either format, detected from its top-level key. The
+ * route reads the raw stream itself (to archive it byte for byte), so this shape
+ * documents the body and never validates it.
+ */
+export const ingestBody = z.union([haePayload, StandardPayloadSchema.meta({ id: 'StandardPayload', description: 'The standard format, as GET /api/v1/export?format=json writes it' })]).meta({
+  description: 'A Health Auto Export payload or the standard format; UTF-8 JSON, optionally with Content-Encoding: gzip; at most MAX_PAYLOAD_MB after decompression.',
+  'x-examples': {
+    hae: { summary: 'Health Auto Export (what the app sends)', value: HAE_EXAMPLE },
+    standard: { summary: 'The standard format', value: STANDARD_EXAMPLE },
+  },
+});

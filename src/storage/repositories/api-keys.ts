@@ -82,6 +82,15 @@ export function apiKeysRepository(db: Queryable) {
         [id],
       );
     },
+    /** Whether a usable key without the admin scope exists: none until a phone's key is created. */
+    async hasActiveUserKey(): Promise<boolean> {
+      const result = await db.query<{ found: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM api_keys WHERE NOT 'admin' = ANY (scopes) AND revoked_at IS NULL
+           AND (expires_at IS NULL OR expires_at > now())) AS found`,
+      );
+      return result.rows[0]?.found ?? false;
+    },
+
     async hasActiveAdmin(): Promise<boolean> {
       const result = await db.query<{ found: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM api_keys WHERE 'admin' = ANY (scopes) AND revoked_at IS NULL
