@@ -4,6 +4,7 @@
  * rows into them. Times are ISO 8601 in UTC; hours, metres, kcal as named.
  */
 import { z } from 'zod';
+import { listSchema } from './common.js';
 import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
@@ -108,7 +109,6 @@ const timed = {
   source: z.string().describe('The device or app, exactly as sent ("" when none)'),
 };
 
-const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.string().nullable().describe('Cursor of the next page, or null') });
 
 export const heartRateItem = z
   .object({ ...timed, min: z.number(), avg: z.number(), max: z.number(), context: z.string().nullable() })
@@ -216,7 +216,17 @@ export const workoutDetail = workoutItem
     series: z.record(z.string(), z.array(seriesPoint)).describe('Series by name (heartRateData, heartRateRecovery, stepCount, ...), points in time order'),
     original: z.record(z.string(), z.unknown()).describe('The workout as sent, without route and series'),
   })
-  .meta({ id: 'WorkoutDetail' });
+  .meta({
+    id: 'WorkoutDetail',
+    example: {
+      id: '0c1d6a1e-8f3b-4a52-9a55-3d2f1e0c9b11', name: 'Outdoor Run', start: '2024-03-14T11:00:00.000Z', end: '2024-03-14T11:40:00.000Z',
+      duration_s: 2400, distance_m: 6437.4, active_energy_kcal: 412.5, total_energy_kcal: 480.1, location: 'Outdoor', is_indoor: false,
+      heart_rate: { min: 92, avg: 148, max: 171 }, has_route: true,
+      route: { type: 'LineString', coordinates: [[-122.3321, 47.6062, 30], [-122.33174, 47.6065113, 30.75]] },
+      series: { heartRateData: [{ time: '2024-03-14T11:00:00.000Z', qty: null, min: 120, avg: 130, max: 140, unit: 'count/min', source: 'Apple Watch' }] },
+      original: { name: 'Outdoor Run', location: 'Outdoor', duration: 2400 },
+    },
+  });
 
 const nullableNumber = z.number().nullable();
 export const summaryItem = z
@@ -242,13 +252,13 @@ export const summaryItem = z
     },
   });
 
-export const heartRateList = list(heartRateItem);
-export const bloodPressureList = list(bloodPressureItem);
-export const sleepList = list(z.union([sleepNightItem, sleepSegmentItem]));
-export const metricSampleList = list(metricSampleItem);
-export const metricList = list(metricItem);
-export const workoutList = list(workoutItem);
-export const summaryList = list(summaryItem);
+export const heartRateList = listSchema(heartRateItem, 'Heart-rate samples, oldest first unless order=desc');
+export const bloodPressureList = listSchema(bloodPressureItem, 'Blood-pressure readings');
+export const sleepList = listSchema(z.union([sleepNightItem, sleepSegmentItem]).meta({ example: z.globalRegistry.get(sleepNightItem)?.example }), 'Summarised nights, or raw segments with detail=segments');
+export const metricSampleList = listSchema(metricSampleItem, "Samples of one metric in its canonical unit (or ?unit=)");
+export const metricList = listSchema(metricItem, 'The metrics this user has, with count, first and last time');
+export const workoutList = listSchema(workoutItem, 'Workouts, by start time');
+export const summaryList = listSchema(summaryItem, 'One item per local day of the range');
 
 // ---------- views ----------
 
