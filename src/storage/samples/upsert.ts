@@ -4,6 +4,13 @@
  * statement reads the stored rows it is about to replace (same snapshot) to count
  * inserted / updated / unchanged per type, without relying on system columns
  * (`xmax` is not usable on partitioned tables).
+ *
+ * That read is one index lookup per incoming row (LATERAL ... LIMIT 1, which the
+ * planner cannot turn into a join), so only the partition holding the row's month
+ * is probed. As a plain join, the planner, which cannot see which months a JSON
+ * parameter holds, hashed the chunk and scanned every partition of every month:
+ * a 100-sample upload cost 110 ms of database CPU against 5 years of history
+ * instead of 6 ms.
  */
 import type { Queryable } from '../database.js';
 import type { Row, TableSpec } from './tables.js';
@@ -29,8 +36,12 @@ function upsertSql(spec: TableSpec<never>): string {
 WITH input AS (
   SELECT * FROM json_to_recordset($1::json) AS i(${recordType})
 ), prior AS (
-  SELECT i.t, ${stored('e')} IS NOT DISTINCT FROM ${stored('i')} AS same
-  FROM input i JOIN ${spec.table} e ON ${spec.key.map((c) => `e.${c} = i.${c}`).join(' AND ')}
+  SELECT i.t, p.same
+  FROM input i CROSS JOIN LATERAL (
+    SELECT ${stored('e')} IS NOT DISTINCT FROM ${stored('i')} AS same
+    FROM ${spec.table} e WHERE ${spec.key.map((c) => `e.${c} = i.${c}`).join(' AND ')}
+    LIMIT 1
+  ) p
 ), written AS (
   INSERT INTO ${spec.table} AS e (${columns.join(', ')})
   SELECT ${columns.join(', ')} FROM input
