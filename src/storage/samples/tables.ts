@@ -30,6 +30,8 @@ export interface TableSpec<R extends HealthRecord = HealthRecord> {
 }
 
 const iso = (date: Date) => date.toISOString();
+/** end_at beside an already formatted start_at: most samples are instants, formatted once. */
+const endIso = (r: { start: Date; end: Date }, startAt: string) => (r.end.getTime() === r.start.getTime() ? startAt : iso(r.end));
 const identity = { user_id: 'uuid', ingestion_id: 'uuid' };
 
 const quantity: TableSpec<QuantityRecord> = {
@@ -50,18 +52,21 @@ const quantity: TableSpec<QuantityRecord> = {
   },
   key: ['user_id', 'metric', 'start_at', 'end_at', 'source', 'qualifier'],
   values: ['value', 'unit', 'sent_value', 'sent_unit', 'extra'],
-  toRow: (r) => ({
-    metric: r.type,
-    start_at: iso(r.start),
-    end_at: iso(r.end),
-    source: r.source,
-    qualifier: r.qualifier,
-    value: r.value,
-    unit: r.unit,
-    sent_value: r.sentValue,
-    sent_unit: r.sentUnit,
-    extra: r.extra,
-  }),
+  toRow: (r) => {
+    const start = iso(r.start);
+    return {
+      metric: r.type,
+      start_at: start,
+      end_at: endIso(r, start),
+      source: r.source,
+      qualifier: r.qualifier,
+      value: r.value,
+      unit: r.unit,
+      sent_value: r.sentValue,
+      sent_unit: r.sentUnit,
+      extra: r.extra,
+    };
+  },
 };
 
 const heartRate: TableSpec<HeartRateRecord> = {
@@ -70,7 +75,10 @@ const heartRate: TableSpec<HeartRateRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', min: 'float8', avg: 'float8', max: 'float8', context: 'text' },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['min', 'avg', 'max', 'context'],
-  toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, min: r.min, avg: r.avg, max: r.max, context: r.context }),
+  toRow: (r) => {
+    const start = iso(r.start);
+    return { start_at: start, end_at: endIso(r, start), source: r.source, min: r.min, avg: r.avg, max: r.max, context: r.context };
+  },
 };
 
 const bloodPressure: TableSpec<BloodPressureRecord> = {
@@ -79,7 +87,10 @@ const bloodPressure: TableSpec<BloodPressureRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', systolic: 'float8', diastolic: 'float8', pulse: 'float8' },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['systolic', 'diastolic', 'pulse'],
-  toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, systolic: r.systolic, diastolic: r.diastolic, pulse: r.pulse }),
+  toRow: (r) => {
+    const start = iso(r.start);
+    return { start_at: start, end_at: endIso(r, start), source: r.source, systolic: r.systolic, diastolic: r.diastolic, pulse: r.pulse };
+  },
 };
 
 const sleepSegment: TableSpec<SleepSegmentRecord> = {
