@@ -1,9 +1,10 @@
 /**
  * Seeded generator of realistic Health Auto Export payloads of a chosen size:
- * per-minute heart rate with Min/Avg/Max, steps from two sources, energy in kJ
- * and kcal, distance in miles, respiratory rate, SpO2, blood pressure, raw sleep
- * segments and summarised nights, and workouts with routes. The same seed gives
- * the same payload; generated payloads are never committed.
+ * per-minute heart rate with Min/Avg/Max, steps from two sources, active and
+ * basal energy in kJ or kcal, distance in miles or km, respiratory rate, SpO2,
+ * and for every morning the window covers a blood pressure, raw sleep segments
+ * and a summarised night; workouts with routes. The same options give the same
+ * payload; generated payloads are never committed.
  */
 
 export interface GenerateOptions {
@@ -14,6 +15,11 @@ export interface GenerateOptions {
   start?: number;
   /** Offset written into every date, e.g. '-0500'. */
   offset?: string;
+  /** Unit of active and basal energy, as the user picked it on the phone. */
+  energyUnit?: 'kJ' | 'kcal';
+  /** Unit of walking/running and workout distance. */
+  distanceUnit?: 'mi' | 'km';
+  /** Workouts (each one sample); by default 1 per 20,000 samples, at most 20, none below 1,000. */
   workouts?: number;
   routePoints?: number;
 }
@@ -47,53 +53,79 @@ export function haeDate(ms: number, offset = '+0000'): string {
 
 const WATCH = 'Sam’s Apple\u00a0Watch';
 const PHONE = 'Sam’s iPhone';
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const KJ_PER_KCAL = 4.184;
+const KM_PER_MILE = 1.609344;
+/** Samples per minute of the per-minute series (see the shares below). */
+const PER_MINUTE = 5.7;
+/** Samples per morning: a blood pressure, 13 sleep segments and a night. */
+const PER_MORNING = 15;
+const MORNING_HOUR = 7;
+
+/** Mornings (07:00 UTC) inside [start, start + minutes). */
+function morningsIn(start: number, minutes: number): number[] {
+  const mornings: number[] = [];
+  let morning = Math.floor(start / DAY) * DAY + MORNING_HOUR * 3_600_000;
+  if (morning < start) morning += DAY;
+  for (; morning < start + minutes * MINUTE; morning += DAY) mornings.push(morning);
+  return mornings;
+}
 
 export function generateHaePayload(options: GenerateOptions): Generated {
-  const rand = random(options.seed ?? 1);
+  const seed = options.seed ?? 1;
+  const rand = random(seed);
   const offset = options.offset ?? '+0000';
   const start = options.start ?? Date.UTC(2024, 0, 1);
+  const energyFactor = options.energyUnit === 'kcal' ? 1 : KJ_PER_KCAL;
+  const energyUnit = options.energyUnit ?? 'kJ';
+  const distanceFactor = options.distanceUnit === 'km' ? KM_PER_MILE : 1;
+  const distanceUnit = options.distanceUnit ?? 'mi';
   const date = (ms: number) => haeDate(ms, offset);
-  const workoutCount = options.workouts ?? Math.min(20, Math.max(1, Math.floor(options.samples / 20_000)));
+  const workoutCount =
+    options.workouts ?? (options.samples < 1000 ? 0 : Math.min(20, Math.max(1, Math.floor(options.samples / 20_000))));
   const routePoints = options.routePoints ?? 300;
 
-  // Shares of the per-minute series; everything else is small and fixed per day.
-  // Per minute: heart rate, watch steps, active and basal energy, distance (1 each), phone steps (1/2),
-  // respiratory rate and SpO2 (1/10 each); per day: a blood pressure, 13 sleep segments and a night.
-  const perMinute = Math.max(1, Math.ceil((options.samples - workoutCount) / (5.7 + 15 / 1440)) + 20);
-  const days = Math.max(1, Math.ceil(perMinute / 1440));
+  // The window in minutes: the per-minute series plus what each morning in it adds.
+  const wanted = Math.max(1, options.samples - workoutCount);
+  let minutes = Math.max(1, Math.ceil(wanted / (PER_MINUTE + PER_MORNING / 1440)));
+  while (minutes > 1 && minutes * PER_MINUTE + morningsIn(start, minutes).length * PER_MORNING > wanted + PER_MINUTE) minutes -= 1;
+  while (Math.floor(minutes * PER_MINUTE) + morningsIn(start, minutes).length * PER_MORNING < wanted) minutes += 1;
+
   const metrics: { name: string; units: string; data: unknown[] }[] = [];
-  const series = (name: string, units: string, count: number, point: (ms: number, i: number) => Record<string, unknown>) => {
+  const series = (name: string, units: string, count: number, point: (ms: number) => Record<string, unknown>) => {
     const data: unknown[] = [];
-    for (let i = 0; i < count; i++) data.push(point(start + i * 60_000, i));
+    for (let i = 0; i < count; i++) data.push(point(start + i * MINUTE));
     metrics.push({ name, units, data });
   };
 
-  series('heart_rate', 'count/min', perMinute, (ms) => {
+  // Per minute: heart rate, watch steps, active and basal energy, distance (1 each),
+  // phone steps (1/2), respiratory rate and SpO2 (1/10 each).
+  series('heart_rate', 'count/min', minutes, (ms) => {
     const avg = 55 + Math.round(rand() * 60);
     return { date: date(ms), Min: avg - Math.round(rand() * 8), Avg: avg, Max: avg + Math.round(rand() * 12), source: WATCH };
   });
-  series('step_count', 'count', perMinute, (ms) => ({ date: date(ms), qty: Math.round(rand() * 120), source: WATCH }));
-  series('step_count', 'count', Math.floor(perMinute / 2), (ms) => ({ date: date(ms), qty: Math.round(rand() * 110), source: PHONE }));
-  series('active_energy', 'kJ', perMinute, (ms) => ({ date: date(ms), qty: rand() * 40, source: WATCH }));
-  series('basal_energy_burned', 'kcal', perMinute, (ms) => ({ date: date(ms), qty: 1 + rand() * 0.3, source: WATCH }));
-  series('walking_running_distance', 'mi', perMinute, (ms) => ({ date: date(ms), qty: rand() * 0.08, source: WATCH }));
-  series('respiratory_rate', 'count/min', Math.floor(perMinute / 10), (ms) => ({ date: date(ms * 1), qty: 12 + rand() * 6 }));
-  series('blood_oxygen_saturation', '%', Math.floor(perMinute / 10), (ms) => ({ date: date(ms), qty: 94 + Math.round(rand() * 6) }));
+  series('step_count', 'count', minutes, (ms) => ({ date: date(ms), qty: Math.round(rand() * 120), source: WATCH }));
+  series('step_count', 'count', Math.ceil(minutes / 2), (ms) => ({ date: date(ms), qty: Math.round(rand() * 110), source: PHONE }));
+  series('active_energy', energyUnit, minutes, (ms) => ({ date: date(ms), qty: rand() * 10 * energyFactor, source: WATCH }));
+  series('basal_energy_burned', energyUnit, minutes, (ms) => ({ date: date(ms), qty: (1 + rand() * 0.3) * energyFactor, source: WATCH }));
+  series('walking_running_distance', distanceUnit, minutes, (ms) => ({ date: date(ms), qty: rand() * 0.08 * distanceFactor, source: WATCH }));
+  series('respiratory_rate', 'count/min', Math.ceil(minutes / 10), (ms) => ({ date: date(ms), qty: 12 + rand() * 6 }));
+  series('blood_oxygen_saturation', '%', Math.ceil(minutes / 10), (ms) => ({ date: date(ms), qty: 94 + Math.round(rand() * 6) }));
 
   const bp: unknown[] = [];
   const segments: unknown[] = [];
   const nights: unknown[] = [];
   const stages = ['Core', 'Deep', 'REM', 'Awake'];
-  for (let day = 0; day < days; day++) {
-    const morning = start + day * 86_400_000 + 7 * 3_600_000;
+  for (const morning of morningsIn(start, minutes)) {
     const systolic = 105 + Math.round(rand() * 30);
     bp.push({ date: date(morning), systolic, diastolic: systolic - 35 - Math.round(rand() * 10), source: 'Withings' });
     let t = morning - 8 * 3_600_000;
     segments.push({ startDate: date(t), endDate: date(t + 8 * 3_600_000), qty: 8, value: 'InBed', source: WATCH });
     for (let s = 0; s < 12; s++) {
-      const minutes = 20 + Math.round(rand() * 20);
-      segments.push({ startDate: date(t), endDate: date(t + minutes * 60_000), qty: minutes / 60, value: stages[s % 4], source: WATCH });
-      t += minutes * 60_000;
+      const length = 20 + Math.round(rand() * 20);
+      segments.push({ startDate: date(t), endDate: date(t + length * MINUTE), qty: length / 60, value: stages[s % 4], source: WATCH });
+      t += length * MINUTE;
     }
     nights.push({
       date: date(morning).slice(0, 10),
@@ -109,13 +141,15 @@ export function generateHaePayload(options: GenerateOptions): Generated {
       source: WATCH,
     });
   }
-  metrics.push({ name: 'blood_pressure', units: 'mmHg', data: bp });
-  metrics.push({ name: 'sleep_analysis', units: 'hr', data: segments });
-  metrics.push({ name: 'sleep_analysis', units: 'hr', data: nights });
+  if (bp.length > 0) {
+    metrics.push({ name: 'blood_pressure', units: 'mmHg', data: bp });
+    metrics.push({ name: 'sleep_analysis', units: 'hr', data: segments });
+    metrics.push({ name: 'sleep_analysis', units: 'hr', data: nights });
+  }
 
   const workouts: unknown[] = [];
   for (let w = 0; w < workoutCount; w++) {
-    const begin = start + w * 86_400_000 + 18 * 3_600_000;
+    const begin = start + w * DAY + 18 * 3_600_000;
     const route = [];
     let lat = 47.6 + rand() * 0.1;
     let lon = -122.3 + rand() * 0.1;
@@ -124,18 +158,18 @@ export function generateHaePayload(options: GenerateOptions): Generated {
       lon += (rand() - 0.5) * 0.0005;
       route.push({ latitude: lat, longitude: lon, altitude: 30 + rand() * 10, speed: 2.5 + rand(), course: rand() * 360, horizontalAccuracy: 4, verticalAccuracy: 3, timestamp: date(begin + p * 3000) });
     }
-    const id = `00000000-0000-4000-8000-${String(options.seed ?? 1).padStart(4, '0')}${String(w).padStart(8, '0')}`;
+    const id = `00000000-0000-4000-8000-${String(seed % 10_000).padStart(4, '0')}${String(w).padStart(8, '0')}`;
     workouts.push({
       id,
       name: 'Outdoor Run',
       start: date(begin),
-      end: date(begin + 30 * 60_000),
+      end: date(begin + 30 * MINUTE),
       duration: 1800,
       location: 'Outdoor',
       isIndoor: false,
-      activeEnergyBurned: { qty: 1400 + rand() * 200, units: 'kJ' },
-      distance: { qty: 3 + rand(), units: 'mi' },
-      heartRateData: Array.from({ length: 30 }, (_, i) => ({ date: date(begin + i * 60_000), Min: 120, Avg: 135, Max: 150, units: 'count/min', source: WATCH })),
+      activeEnergyBurned: { qty: (330 + rand() * 50) * energyFactor, units: energyUnit },
+      distance: { qty: (3 + rand()) * distanceFactor, units: distanceUnit },
+      heartRateData: Array.from({ length: 30 }, (_, i) => ({ date: date(begin + i * MINUTE), Min: 120, Avg: 135, Max: 150, units: 'count/min', source: WATCH })),
       route,
     });
   }

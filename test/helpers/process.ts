@@ -3,6 +3,7 @@
  * tests about start-up, locks, signals and crashes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,33 +31,61 @@ const BASE_ENV = {
   ARGON2_ITERATIONS: '1',
 };
 
+export interface StartOptions {
+  /** Script to run instead of `npm start`'s entry (it must log `"pid"` and `"url"` once listening). */
+  entry?: string;
+  /** Options for node itself, such as --cpu-prof (refused in NODE_OPTIONS). */
+  nodeArgs?: string[];
+  /**
+   * Send the output to this file instead of a pipe. Under load a pipe read by a busy
+   * parent fills up, and the server then waits on its own (synchronous) log writes.
+   */
+  logFile?: string;
+}
+
+const LISTENING = /"pid":(\d+).*"url":"(http:\/\/[^"]+)"/;
+
 /** Starts `npm start`'s entry with only the given environment; waits until it listens. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
+  const entry = options.entry ?? 'src/main.ts';
+  const [command, args] = options.nodeArgs ? [process.execPath, [...options.nodeArgs, '--import', 'tsx', entry]] : [TSX, [entry]];
+  const file = options.logFile ? openSync(options.logFile, 'a') : null;
+  const child = spawn(command, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'] });
+  if (file !== null) closeSync(file);
+  let piped = '';
+  child.stdout?.on('data', (chunk: Buffer) => (piped += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (piped += chunk.toString()));
+  const output = () => (options.logFile ? readFileSync(options.logFile, 'utf8') : piped);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const [url, pid] = await new Promise<[string, number]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const check = () => {
-      const match = /"pid":(\d+).*"url":"(http:\/\/[^"]+)"/.exec(output);
+      const match = LISTENING.exec(output());
       if (match) {
-        clearTimeout(timer);
+        stop();
         resolve([match[2]!, Number(match[1])]);
       }
     };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
+    const poll = options.logFile ? setInterval(check, 50) : undefined;
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`server did not start within ${timeoutMs} ms:\n${output()}`));
+    }, timeoutMs);
+    const stop = () => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+      clearInterval(poll);
+      child.stdout?.off('data', check);
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      stop();
+      reject(new Error(`server exited with ${code} before listening:\n${output()}`));
     });
   });
   return {
     child,
     pid,
     url,
-    output: () => output,
+    output,
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

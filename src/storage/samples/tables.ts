@@ -41,6 +41,8 @@ export interface TableSpec<R extends HealthRecord = HealthRecord> {
 }
 
 const iso = (date: Date) => date.toISOString();
+/** end_at beside an already formatted start_at: most samples are instants, formatted once. */
+const endIso = (r: { start: Date; end: Date }, startAt: string) => (r.end.getTime() === r.start.getTime() ? startAt : iso(r.end));
 const identity = { user_id: 'uuid', ingestion_id: 'uuid' };
 
 /** The columns a record is rebuilt from; dates as text (drivers turn them into local-midnight Dates). */
@@ -91,18 +93,21 @@ const quantity: TableSpec<QuantityRecord> = {
     sentUnit: str(row.sent_unit),
     extra: (row.extra as Record<string, unknown> | null) ?? null,
   }),
-  toRow: (r) => ({
-    metric: r.type,
-    start_at: iso(r.start),
-    end_at: iso(r.end),
-    source: r.source,
-    qualifier: r.qualifier,
-    value: r.value,
-    unit: r.unit,
-    sent_value: r.sentValue,
-    sent_unit: r.sentUnit,
-    extra: r.extra,
-  }),
+  toRow: (r) => {
+    const start = iso(r.start);
+    return {
+      metric: r.type,
+      start_at: start,
+      end_at: endIso(r, start),
+      source: r.source,
+      qualifier: r.qualifier,
+      value: r.value,
+      unit: r.unit,
+      sent_value: r.sentValue,
+      sent_unit: r.sentUnit,
+      extra: r.extra,
+    };
+  },
 };
 
 const heartRate: TableSpec<HeartRateRecord> = {
@@ -121,7 +126,10 @@ const heartRate: TableSpec<HeartRateRecord> = {
     max: num(row.max),
     context: optionalStr(row.context),
   }),
-  toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, min: r.min, avg: r.avg, max: r.max, context: r.context }),
+  toRow: (r) => {
+    const start = iso(r.start);
+    return { start_at: start, end_at: endIso(r, start), source: r.source, min: r.min, avg: r.avg, max: r.max, context: r.context };
+  },
 };
 
 const bloodPressure: TableSpec<BloodPressureRecord> = {
@@ -139,7 +147,10 @@ const bloodPressure: TableSpec<BloodPressureRecord> = {
     diastolic: num(row.diastolic),
     pulse: optionalNum(row.pulse),
   }),
-  toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, systolic: r.systolic, diastolic: r.diastolic, pulse: r.pulse }),
+  toRow: (r) => {
+    const start = iso(r.start);
+    return { start_at: start, end_at: endIso(r, start), source: r.source, systolic: r.systolic, diastolic: r.diastolic, pulse: r.pulse };
+  },
 };
 
 const sleepSegment: TableSpec<SleepSegmentRecord> = {

@@ -1,9 +1,18 @@
 /**
  * One statement per chunk: the rows travel as one JSON parameter and are expanded
  * by json_to_recordset, so the parameter count never grows with the chunk. The
+ * user and ingestion ids, the same for every row, are two more parameters rather
+ * than two more fields in each row (a third of the JSON to build and parse). The
  * statement reads the stored rows it is about to replace (same snapshot) to count
  * inserted / updated / unchanged per type, without relying on system columns
  * (`xmax` is not usable on partitioned tables).
+ *
+ * That read is one index lookup per incoming row (LATERAL ... LIMIT 1, which the
+ * planner cannot turn into a join), so only the partition holding the row's month
+ * is probed. As a plain join, the planner, which cannot see which months a JSON
+ * parameter holds, hashed the chunk and scanned every partition of every month:
+ * a 100-sample upload cost 110 ms of database CPU against 5 years of history
+ * instead of 6 ms.
  */
 import type { Queryable } from '../database.js';
 import type { Row, TableSpec } from './tables.js';
@@ -14,8 +23,17 @@ export interface TypeCounts {
   unchanged: number;
 }
 
-/** A row tagged with the `by_type` name it counts under. */
+/** A row tagged with the `by_type` name it counts under (without user_id and ingestion_id: see `Owner`). */
 export type TaggedRow = Row & { t: string };
+
+/** Whose rows a chunk holds, and which ingestion wrote them. */
+export interface Owner {
+  userId: string;
+  ingestionId: string | null;
+}
+
+/** Columns every chunked table has, sent once per statement instead of once per row. */
+const OWNER_COLUMNS = ['user_id', 'ingestion_id'];
 
 const statements = new WeakMap<TableSpec<never>, string>();
 
@@ -23,14 +41,19 @@ function upsertSql(spec: TableSpec<never>): string {
   const cached = statements.get(spec);
   if (cached) return cached;
   const columns = Object.keys(spec.columns);
-  const recordType = ['t text', ...columns.map((column) => `${column} ${spec.columns[column]}`)].join(', ');
+  const perRow = columns.filter((column) => !OWNER_COLUMNS.includes(column));
+  const recordType = ['t text', ...perRow.map((column) => `${column} ${spec.columns[column]}`)].join(', ');
   const stored = (alias: string) => `ROW(${spec.values.map((c) => `${alias}.${c}`).join(', ')})`;
   const sql = `
 WITH input AS (
-  SELECT * FROM json_to_recordset($1::json) AS i(${recordType})
+  SELECT $2::uuid AS user_id, $3::uuid AS ingestion_id, i.* FROM json_to_recordset($1::json) AS i(${recordType})
 ), prior AS (
-  SELECT i.t, ${stored('e')} IS NOT DISTINCT FROM ${stored('i')} AS same
-  FROM input i JOIN ${spec.table} e ON ${spec.key.map((c) => `e.${c} = i.${c}`).join(' AND ')}
+  SELECT i.t, p.same
+  FROM input i CROSS JOIN LATERAL (
+    SELECT ${stored('e')} IS NOT DISTINCT FROM ${stored('i')} AS same
+    FROM ${spec.table} e WHERE ${spec.key.map((c) => `e.${c} = i.${c}`).join(' AND ')}
+    LIMIT 1
+  ) p
 ), written AS (
   INSERT INTO ${spec.table} AS e (${columns.join(', ')})
   SELECT ${columns.join(', ')} FROM input
@@ -46,14 +69,17 @@ SELECT t, 0, (count(*) FILTER (WHERE same))::int, (count(*) FILTER (WHERE NOT sa
   return sql;
 }
 
-/** Writes one chunk (identities must be unique within it); returns counts per type. */
+/** Writes one chunk of one owner's rows (identities must be unique within it); returns counts per type. */
 export async function upsertChunk(
   db: Queryable,
   spec: TableSpec<never>,
+  owner: Owner,
   rows: TaggedRow[],
 ): Promise<Map<string, TypeCounts>> {
   const result = await db.query<{ t: string; total: number; unchanged: number; updated: number }>(upsertSql(spec), [
     JSON.stringify(rows),
+    owner.userId,
+    owner.ingestionId,
   ]);
   const counts = new Map<string, TypeCounts>();
   for (const row of result.rows) {

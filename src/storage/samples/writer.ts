@@ -12,9 +12,9 @@ import type { Config } from '../../config/config.js';
 import type { HealthRecord, Rejection, WorkoutRecord } from '../../ingest/records.js';
 import type { Metrics } from '../../monitoring/metrics.js';
 import { isTransientError, type Database } from '../database.js';
-import { ensurePartitions, monthOf } from '../partitions.js';
+import { ensurePartitions } from '../partitions.js';
 import { TABLES, type ChunkedKind, type TableSpec } from './tables.js';
-import { isDataError, upsertChunk, type TaggedRow } from './upsert.js';
+import { isDataError, upsertChunk, type Owner, type TaggedRow } from './upsert.js';
 import { writeWorkout } from './workouts.js';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
@@ -32,6 +32,11 @@ interface Entry {
 
 const MAX_IN_FLIGHT = 2;
 
+/** The identity columns that vary within one writer's rows (all of them but user_id), per kind. */
+const ROW_KEYS = Object.fromEntries(
+  Object.entries(TABLES).map(([kind, spec]) => [kind, spec.key.filter((column) => column !== 'user_id')]),
+) as Record<ChunkedKind, string[]>;
+
 export function createSampleWriter(options: {
   db: Database;
   userId: string;
@@ -43,7 +48,7 @@ export function createSampleWriter(options: {
   metrics: Pick<Metrics, 'batchWritten' | 'batchRows' | 'error'>;
 }) {
   const { db, batch, sink, metrics } = options;
-  const ids = { user_id: options.userId, ingestion_id: options.ingestionId };
+  const owner: Owner = { userId: options.userId, ingestionId: options.ingestionId };
   const buffers = new Map<ChunkedKind, Map<string, Entry>>();
   const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
@@ -65,7 +70,7 @@ export function createSampleWriter(options: {
   async function writeEntries(spec: TableSpec<never>, entries: Entry[]): Promise<void> {
     try {
       const started = performance.now();
-      const counts = await retrying(() => upsertChunk(db, spec, entries.map((entry) => entry.row)));
+      const counts = await retrying(() => upsertChunk(db, spec, owner, entries.map((entry) => entry.row)));
       metrics.batchWritten(spec.table, (performance.now() - started) / 1000, entries.length);
       for (const [type, c] of counts) {
         sink.outcome(type, 'inserted', c.inserted);
@@ -89,7 +94,10 @@ export function createSampleWriter(options: {
     const spec = TABLES[kind] as TableSpec<never>;
     const entries = [...buffer.values()];
     if (spec.partitioned) {
-      const months = new Set(entries.map((entry) => monthOf(entry.row.start_at as string)));
+      // Rows hold Date.toISOString() output (UTC, 'YYYY-MM-...'): the month is its first 7 characters,
+      // without parsing each one back into a Date (6 % of the server's CPU on a 500,000-sample upload).
+      const months = new Set<string>();
+      for (const entry of entries) months.add((entry.row.start_at as string).slice(0, 7));
       await retrying(() => ensurePartitions(db, spec.partitioned!, months));
     }
     await writeEntries(spec, entries);
@@ -98,7 +106,7 @@ export function createSampleWriter(options: {
   async function flushWorkout(workout: WorkoutRecord): Promise<void> {
     try {
       const started = performance.now();
-      const outcome = await retrying(() => writeWorkout(db, workout, { userId: ids.user_id, ingestionId: ids.ingestion_id }, options.postgis));
+      const outcome = await retrying(() => writeWorkout(db, workout, owner, options.postgis));
       metrics.batchWritten('workouts', (performance.now() - started) / 1000, 1);
       metrics.batchRows('workout_route_points', workout.route.length);
       metrics.batchRows('workout_series', workout.series.length);
@@ -127,10 +135,12 @@ export function createSampleWriter(options: {
       if (failure) throw failure;
       if (record.kind === 'workout') return launch(flushWorkout(record));
       const spec = TABLES[record.kind] as TableSpec<HealthRecord>;
-      const row = Object.assign(spec.toRow(record), ids, { t: record.type }) as TaggedRow;
+      const row = spec.toRow(record) as TaggedRow;
+      row.t = record.type;
       let buffer = buffers.get(record.kind);
       if (!buffer) buffers.set(record.kind, (buffer = new Map()));
-      const key = spec.key.map((column) => row[column]).join('\u0000');
+      let key = '';
+      for (const column of ROW_KEYS[record.kind]) key += `${String(row[column])}\u0000`;
       const earlier = buffer.get(key);
       if (earlier) {
         // Collapsed within the payload: the last one wins; the earlier counts against it.

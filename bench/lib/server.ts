@@ -1,0 +1,106 @@
+/**
+ * The server as a user runs it: a separate process started with environment
+ * variables (test/helpers/process.ts), talked to over HTTP with API keys created
+ * through the admin API. The pid is the server's own (tsx runs it in a child), so
+ * its memory and CPU can be read from /proc.
+ */
+import { startServerProcess, type ServerProcess, type StartOptions } from '../../test/helpers/process.js';
+import { logFile, SERVICES } from './services.js';
+
+export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+
+/** Settings every benchmarked server gets: the POST waits for the end of processing, and no limit gets in the way. */
+export const BENCH_ENV: Record<string, string> = {
+  ADMIN_API_KEY: ADMIN_KEY,
+  INGEST_SYNC_BUDGET_MS: '600000',
+  DATABASE_STATEMENT_TIMEOUT_MS: '0',
+  // Read by the rate limiter (issue 5) once merged; unknown variables are ignored until then.
+  RATE_LIMIT_REQUESTS_PER_HOUR: '10000000',
+  RATE_LIMIT_IP_REQUESTS_PER_HOUR: '10000000',
+};
+
+export type DatabaseKind = 'postgres' | 'embedded';
+
+export interface Target {
+  kind: DatabaseKind;
+  /** DATABASE_URL for postgres, DATA_DIR for embedded. */
+  location: string;
+}
+
+export function targetEnv(target: Target): Record<string, string> {
+  return target.kind === 'postgres'
+    ? { DATABASE_URL: target.location, REDIS_URL: SERVICES.redisUrl }
+    : { DATA_DIR: target.location };
+}
+
+export interface BenchServer {
+  process: ServerProcess;
+  url: string;
+  pid: number;
+  /** A new user and an API key for it (ingest and read scopes). */
+  newKey(label: string): Promise<{ userId: string; key: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(target: Target, env: Record<string, string> = {}, options: StartOptions = {}): Promise<BenchServer> {
+  const server = await startServerProcess({ ...BENCH_ENV, ...targetEnv(target), ...env }, 120_000, { logFile: logFile(`server-${target.kind}`), ...options });
+  let users = 0;
+  return {
+    process: server,
+    url: server.url,
+    pid: server.pid,
+    async newKey(label) {
+      users += 1;
+      const email = `bench-${label}-${Date.now()}-${users}@example.com`;
+      const user = (await call(server.url, 'POST', '/api/v1/admin/users', { email })) as { id: string };
+      const key = (await call(server.url, 'POST', '/api/v1/auth/keys', { name: label, scopes: ['ingest', 'read'], user_id: user.id })) as { key: string };
+      return { userId: user.id, key: key.key };
+    },
+    async stop() {
+      const code = await server.stop();
+      if (code !== 0 && code !== null) throw new Error(`server exited with ${code}:\n${server.output().slice(-2000)}`);
+    },
+  };
+}
+
+async function call(base: string, method: string, path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+export interface Upload {
+  status: number;
+  ms: number;
+  body: { status?: string; counts?: { received: number; inserted: number; updated: number; unchanged: number; rejected: number } | null; error?: unknown };
+}
+
+/** POSTs a body to /api/v1/ingest and times it to the response. */
+export async function upload(url: string, key: string, body: Buffer): Promise<Upload> {
+  const started = performance.now();
+  const response = await fetch(`${url}/api/v1/ingest`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body,
+  });
+  const json = (await response.json()) as Upload['body'];
+  return { status: response.status, ms: performance.now() - started, body: json };
+}
+
+/** Throws unless the upload completed with every sample stored as new (what a fresh user's upload must do). */
+export function checkCompleted(result: Upload, samples: number): void {
+  const counts = result.body.counts;
+  const problem =
+    result.status !== 200 ? `HTTP ${result.status}` :
+    result.body.status !== 'completed' ? `status ${result.body.status}` :
+    !counts ? 'no counts' :
+    counts.received !== samples ? `received ${counts.received}, sent ${samples}` :
+    counts.inserted + counts.updated + counts.unchanged + counts.rejected !== samples ? 'counts do not add up' :
+    counts.rejected !== 0 ? `${counts.rejected} rejected` :
+    null;
+  if (problem) throw new Error(`ingestion did not complete as expected (${problem}): ${JSON.stringify(result.body).slice(0, 500)}`);
+}

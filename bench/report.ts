@@ -1,0 +1,280 @@
+/**
+ * The results of a run: the targets checked against them, a summary on the
+ * terminal, and docs/benchmarks.md (tables generated from the results file, then
+ * the hand-written analysis kept in bench/analysis.md).
+ */
+import type { Machine } from './lib/machine.js';
+import { round } from './lib/stats.js';
+import type { IngestFigure } from './scenarios/ingest.js';
+import type { MemoryFigure } from './scenarios/memory.js';
+import type { EndpointFigure, OverheadFigure } from './scenarios/overheads.js';
+import type { ProfileFigure } from './scenarios/profile.js';
+import type { READS } from './scenarios/reads.js';
+import type { SmallUploadsFigure } from './scenarios/small-uploads.js';
+
+export interface TargetCheck {
+  figure: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+  /** By how much it is missed, in words. */
+  gap?: string;
+}
+
+export interface Results {
+  date: string;
+  mode: 'full' | 'quick' | 'partial';
+  durationS?: number;
+  machine: Machine;
+  plan: unknown;
+  /** 1-minute load average before and after each scenario: above the core count, something else was running. */
+  load: Record<string, { before: number; after: number }>;
+  overheads?: { endpoints: EndpointFigure[]; overheads: OverheadFigure[] };
+  smallUploads?: SmallUploadsFigure;
+  ingest: { postgres?: IngestFigure[]; embedded?: IngestFigure[] };
+  memory: { postgres?: MemoryFigure; embedded?: MemoryFigure };
+  profile?: ProfileFigure;
+  reads: typeof READS;
+  targets?: TargetCheck[];
+}
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+const times = (needed: number, have: number) => `${round(needed / have, 1)}×`;
+
+export function checkTargets(results: Results): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const figure of results.ingest.postgres ?? []) {
+    if (figure.ceilingRowsPerSecond) {
+      const half = figure.ceilingRowsPerSecond / 2;
+      checks.push({
+        figure: `ingest ${n(figure.samples)} samples (PostgreSQL)`,
+        target: `≥ half the ceiling (${n(half)} samples/s)`,
+        measured: `${n(figure.samplesPerSecond)} samples/s (${Math.round((figure.shareOfCeiling ?? 0) * 100)} % of the ceiling)`,
+        met: figure.samplesPerSecond >= half,
+        ...(figure.samplesPerSecond < half ? { gap: `needs ${times(half, figure.samplesPerSecond)} the throughput` } : {}),
+      });
+    }
+  }
+  const largest = results.ingest.postgres?.find((figure) => figure.samples >= 500_000);
+  checks.push(
+    largest
+      ? {
+          figure: 'ingest 500,000 samples (PostgreSQL)',
+          target: '≥ 100,000 samples/s',
+          measured: `${n(largest.samplesPerSecond)} samples/s`,
+          met: largest.samplesPerSecond >= 100_000,
+          ...(largest.samplesPerSecond < 100_000 ? { gap: `needs ${times(100_000, largest.samplesPerSecond)} the throughput` } : {}),
+        }
+      : { figure: 'ingest 500,000 samples (PostgreSQL)', target: '≥ 100,000 samples/s', measured: 'not run', met: null },
+  );
+  const memory = results.memory.postgres;
+  if (memory) {
+    checks.push({
+      figure: `memory, ${memory.payloadMb} MB upload (PostgreSQL)`,
+      target: 'peak < 1 GB',
+      measured: `${n(memory.peakMb)} MB`,
+      met: memory.peakMb < 1024,
+      ...(memory.peakMb >= 1024 ? { gap: `${n(memory.peakMb - 1024)} MB over` } : {}),
+    });
+    const growth = memory.afterMb - memory.startMb;
+    checks.push({
+      figure: `memory after the upload (PostgreSQL)`,
+      target: `within 50 MB of the start (${n(memory.startMb)} MB)`,
+      measured: `${n(memory.afterMb)} MB after ${memory.settleSeconds} s (${growth >= 0 ? '+' : ''}${n(growth)} MB)`,
+      met: growth <= 50,
+      ...(growth > 50 ? { gap: `${n(growth - 50)} MB too many` } : {}),
+    });
+  }
+  const small = results.smallUploads;
+  if (small) {
+    checks.push({
+      figure: `small uploads at ${small.rate}/s`,
+      target: 'p99 < 100 ms',
+      measured: `p99 ${small.fixedRate.p99Ms} ms (p50 ${small.fixedRate.p50Ms} ms)`,
+      met: small.fixedRate.p99Ms < 100,
+      ...(small.fixedRate.p99Ms >= 100 ? { gap: `${round(small.fixedRate.p99Ms - 100)} ms over` } : {}),
+    });
+    checks.push({
+      figure: `small uploads at ${small.rate}/s`,
+      target: 'every upload completed',
+      measured: `${n(small.fixedRate.completed)} completed of ${n(small.fixedRate.uploads)} answered, ${small.fixedRate.unfinished} unfinished`,
+      met: small.fixedRate.unfinished === 0 && small.fixedRate.completed >= small.fixedRate.uploads,
+    });
+  }
+  for (const overhead of results.overheads?.overheads ?? []) {
+    if (overhead.targetMs === undefined) continue;
+    checks.push({
+      figure: `overhead: ${overhead.name}`,
+      target: `p99 difference < ${overhead.targetMs} ms`,
+      measured: overhead.pending ? 'not measured yet' : `${overhead.p99DiffMs} ms (p50 ${overhead.p50DiffMs} ms)`,
+      met: overhead.pending ? null : overhead.p99DiffMs! < overhead.targetMs,
+      ...(overhead.p99DiffMs !== undefined && overhead.p99DiffMs >= overhead.targetMs ? { gap: `${round(overhead.p99DiffMs - overhead.targetMs, 3)} ms over` } : {}),
+    });
+  }
+  for (const target of results.reads.targets) checks.push({ figure: 'reads', target, measured: 'not measured yet (issue 7)', met: null });
+  return checks;
+}
+
+const mark = (met: boolean | null) => (met === null ? '—' : met ? 'met' : '**missed**');
+
+export function printSummary(results: Results, log: (line: string) => void): void {
+  for (const check of results.targets ?? []) {
+    log(`${check.met === null ? '  -  ' : check.met ? ' met ' : 'MISS '} ${check.figure}: ${check.measured} (target ${check.target}${check.gap ? `; ${check.gap}` : ''})`);
+  }
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+function ingestTable(figures: IngestFigure[]): string {
+  return table(
+    ['samples', 'payload', 'end-to-end (median)', 'runs', 'ceiling: COPY', 'share of ceiling', 'server CPU', 'PostgreSQL CPU'],
+    figures.map((f) => {
+      const middle = [...f.runs].sort((a, b) => a.samplesPerSecond - b.samplesPerSecond)[Math.floor((f.runs.length - 1) / 2)]!;
+      return [
+        n(f.samples),
+        `${f.payloadMb} MB`,
+        `**${n(f.samplesPerSecond)}/s**`,
+        f.runs.map((r) => n(r.samplesPerSecond)).join(', '),
+        f.ceilingRowsPerSecond ? `${n(f.ceilingRowsPerSecond)}/s` : '—',
+        f.shareOfCeiling === null ? '—' : `${Math.round(f.shareOfCeiling * 100)} %`,
+        middle.serverCpuS === null ? '—' : `${middle.serverCpuS} s of ${round(middle.ms / 1000, 1)} s`,
+        middle.databaseCpuS === null ? 'in-process' : `${middle.databaseCpuS} s`,
+      ];
+    }),
+  );
+}
+
+function memoryTable(figures: [string, MemoryFigure | undefined][]): string {
+  return table(
+    ['database', 'payload', 'start', 'peak', `after`, 'runs (start / peak / after)'],
+    figures
+      .filter((entry): entry is [string, MemoryFigure] => entry[1] !== undefined)
+      .map(([name, m]) => [
+        name,
+        `${m.payloadMb} MB, ${n(m.samples)} samples`,
+        `${n(m.startMb)} MB`,
+        `**${n(m.peakMb)} MB**`,
+        `${n(m.afterMb)} MB (${m.settleSeconds} s later)`,
+        m.runs.map((r) => `${n(r.startMb)} / ${n(r.peakMb)} / ${n(r.afterMb)}`).join('; '),
+      ]),
+  );
+}
+
+export function renderMarkdown(results: Results, resultsFile: string, analysis: string): string {
+  const m = results.machine;
+  const out: string[] = [];
+  out.push('# Benchmarks', '');
+  out.push(
+    `Generated by \`npm run bench\` on ${results.date.slice(0, 16).replace('T', ' ')} UTC in ${results.durationS} s; the raw figures of every run are in [\`${resultsFile}\`](../${resultsFile}). ` +
+      'Every figure is the median of repeated runs, next to its reference measured in the same run. Tests never assert timings; this suite measures and reports them. ' +
+      '`npm run bench -- --quick` runs every scenario briefly and writes nothing (CI runs it so the suite keeps working).',
+    '',
+  );
+  out.push('## Machine', '');
+  out.push(
+    table(
+      ['CPU', 'cores', 'memory', 'kernel', 'Node', 'PostgreSQL', 'load at start'],
+      [[m.cpuModel, m.cores, `${m.memoryGb} GB`, m.kernel, m.node, m.postgres, m.loadAtStart]],
+    ),
+    '',
+  );
+  const loads = Object.entries(results.load);
+  if (loads.length) {
+    out.push(
+      `1-minute load average before → after each scenario (the machine has ${m.cores} cores: a load above that means other work competed for the CPU and the figures are pessimistic):`,
+      '',
+      table(['scenario', 'load'], loads.map(([name, l]) => [name, `${l.before} → ${l.after}`])),
+      '',
+    );
+  }
+
+  out.push('## Targets', '');
+  out.push(table(['figure', 'target', 'measured', '', 'gap'], (results.targets ?? []).map((c) => [c.figure, c.target, c.measured, mark(c.met), c.gap ?? ''])), '');
+
+  out.push('## 1. End-to-end ingest throughput', '');
+  out.push(
+    'A generated Health Auto Export payload (per-minute heart rate, steps from two sources, energy, distance, respiratory rate, SpO2, sleep, blood pressure, workouts with routes) is POSTed to the running server, which answers once every sample is stored (`INGEST_SYNC_BUDGET_MS` high): samples per second from the first byte sent to the answer, including the archive. ' +
+      'Each run is a new person, so every sample is new. The ceiling is the same samples COPYed in one statement into a narrow table keyed on (user, metric, time, source), partitioned by month: the least work PostgreSQL can do to hold them durable and unique. ' +
+      'Server and PostgreSQL CPU are the CPU seconds the server process and its database sessions used during the median run.',
+    '',
+  );
+  if (results.ingest.postgres) out.push('**PostgreSQL** (with Redis):', '', ingestTable(results.ingest.postgres), '');
+  if (results.ingest.embedded) out.push('**Embedded database** (PGlite, in the server process; its ceiling is the same COPY into PGlite on a folder):', '', ingestTable(results.ingest.embedded), '');
+
+  out.push('## 2. Memory', '');
+  out.push(
+    "Resident memory (VmRSS, VmHWM from /proc) of the server process while it ingests one payload just under the default 100 MB limit, and 'after' = some seconds after the answer. Each run is a fresh server; 'start' is after a small warm-up upload. With the embedded database the database lives in the server process, and PGlite's WebAssembly memory never shrinks.",
+    '',
+    memoryTable([
+      ['PostgreSQL', results.memory.postgres],
+      ['embedded', results.memory.embedded],
+    ]),
+    '',
+  );
+
+  const s = results.smallUploads;
+  if (s) {
+    out.push('## 3. Small uploads under load', '');
+    out.push(
+      `Payloads of about ${s.samplesPerUpload} samples (the next hour of one person's data each, so no two are alike), ${s.connections} connections, autocannon \`overallRate\` ${s.rate}/s for ${s.seconds} s; then as fast as answers come (closed loop). ` +
+        'autocannon spends each connection\'s share of the rate at the start of every second, so arrivals come in bursts of up to 50 concurrent requests rather than evenly spaced. ' +
+        `Latency is measured per response. The bare route is a Fastify app without hooks that parses the same bodies and answers (fixed rate for ${results.plan && (results.plan as { small: { closedSeconds: number } }).small.closedSeconds} s).`,
+      '',
+      table(
+        ['', 'requests/s', 'p50', 'p99', 'runs (p99)'],
+        [
+          [`uploads at ${s.rate}/s`, n(s.fixedRate.perSecond), `${s.fixedRate.p50Ms} ms`, `**${s.fixedRate.p99Ms} ms**`, s.fixedRate.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
+          ['uploads, closed loop (maximum)', `**${n(s.closedLoop.perSecond)}**`, `${s.closedLoop.p50Ms} ms`, `${s.closedLoop.p99Ms} ms`, s.closedLoop.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
+          [`bare route at ${s.rate}/s`, n(s.bare.fixedRate.perSecond), `${s.bare.fixedRate.p50Ms} ms`, `${s.bare.fixedRate.p99Ms} ms`, s.bare.fixedRate.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
+          ['bare route, closed loop (maximum)', n(s.bare.closedLoop.perSecond), `${s.bare.closedLoop.p50Ms} ms`, `${s.bare.closedLoop.p99Ms} ms`, s.bare.closedLoop.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
+        ],
+      ),
+      '',
+      `CPU per upload in the closed loop: server ${s.cpuPerUploadMs.server ?? '—'} ms, PostgreSQL ${s.cpuPerUploadMs.database ?? '—'} ms. ` +
+        `Every upload at the fixed rate: ${n(s.fixedRate.completed)} completed in the database for ${n(s.fixedRate.uploads)} answers, ${s.fixedRate.unfinished} left unfinished; each answer was checked to say \`completed\`, and each ingestion's counts add up with nothing rejected.`,
+      '',
+    );
+  }
+
+  const o = results.overheads;
+  if (o) {
+    out.push('## 4. Per-request overheads', '');
+    out.push(
+      'One connection in a closed loop (nothing queues), GET routes that do nothing themselves: the bare Fastify route, and probe routes added to the real app (`bench/servers/probe.ts`: `buildApp` with every plugin and hook) without and behind `requireScope`. ' +
+        "A layer's overhead is the difference between two endpoints that differ only by it, per repetition, median over repetitions.",
+      '',
+      table(['endpoint', 'p50', 'p99', 'requests/s'], o.endpoints.map((e) => [e.name, `${e.p50Ms} ms`, `${e.p99Ms} ms`, n(e.perSecond)])),
+      '',
+      table(
+        ['overhead', 'compared', 'p50 difference', 'p99 difference', 'target'],
+        o.overheads.map((x) => [
+          x.name,
+          x.pending ? x.pending : `${x.subject} − ${x.base}`,
+          x.p50DiffMs === undefined ? '—' : `${x.p50DiffMs} ms`,
+          x.p99DiffMs === undefined ? '—' : `**${x.p99DiffMs} ms**`,
+          x.targetMs === undefined ? '' : `< ${x.targetMs} ms`,
+        ]),
+      ),
+      '',
+    );
+  }
+
+  out.push('## 5. Reads', '', `**Not measured yet.** ${results.reads.pending}`, '', 'Targets waiting for it:', '', ...results.reads.targets.map((t) => `- ${t}`), '');
+
+  const p = results.profile;
+  if (p) {
+    out.push('## Where the time goes', '');
+    out.push(
+      `CPU profile of the server (\`node --cpu-prof\`) during one upload of ${n(p.samples)} samples (${n(p.ingestMs)} ms with the profiler on): of ${n(p.totalMs)} ms, the server's main thread was idle (waiting for PostgreSQL or the network) ${n(p.idleMs)} ms, collected garbage ${n(p.garbageCollectionMs)} ms. Busy time by file and by function (self time):`,
+      '',
+      table(['file', 'ms', 'share of busy'], p.files.slice(0, 12).map((f) => [`\`${f.file}\``, n(f.ms), `${f.share} %`])),
+      '',
+      table(['function', 'file', 'ms', 'share of busy'], p.functions.slice(0, 15).map((f) => [`\`${f.name}\``, `\`${f.file}\``, n(f.ms), `${f.share} %`])),
+      '',
+    );
+  }
+  if (analysis.trim()) out.push(analysis.trim(), '');
+  return `${out.join('\n')}`;
+}
