@@ -59,6 +59,8 @@ const expectations: Record<string, (run: Run) => void> = {
   'python-post': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }),
   'readme-post': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }),
   'curl-ingestions': ({ stdout, ingestionId }) => expect(lastJson(stdout)).toMatchObject({ items: [{ id: ingestionId, status: 'completed', counts: COUNTS }], next: null }),
+  'readme-summary': ({ stdout }) =>
+    expect((lastJson(stdout) as { items: { date: string }[] }).items.map((item) => item.date)).toEqual(['2024-03-13', '2024-03-14', '2024-03-15', '2024-03-16', '2024-03-17']),
   'readme-ingestions': ({ stdout, ingestionId }) => expect(lastJson(stdout)).toMatchObject({ items: [{ id: ingestionId, status: 'completed', counts: COUNTS }], next: null }),
   'curl-rejections': ({ stdout }) => {
     const { items } = lastJson(stdout) as { items: { reason: string }[] };
