@@ -88,7 +88,15 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     output,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        // Signal the server itself: tsx relays SIGTERM to it, but a SIGKILL to tsx would orphan it.
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // already gone
+        }
+        if (signal === 'SIGKILL') child.kill('SIGKILL');
+      }
       return exited;
     },
   };
