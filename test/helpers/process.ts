@@ -88,7 +88,17 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     output,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        // tsx relays SIGTERM to the server it runs, but SIGKILL cannot be relayed: the server would live on, orphaned.
+        if (signal === 'SIGKILL' && pid !== child.pid) {
+          try {
+            process.kill(pid, signal);
+          } catch {
+            // already gone
+          }
+        }
+        child.kill(signal);
+      }
       return exited;
     },
   };
