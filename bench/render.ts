@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT } from '../test/helpers/process.js';
-import { renderMarkdown, type Results } from './report.js';
+import { checkTargets, renderMarkdown, type Results } from './report.js';
 
 const file = process.argv[2];
 if (!file) {
@@ -14,6 +14,7 @@ if (!file) {
   process.exit(2);
 }
 const results = JSON.parse(await readFile(path.resolve(file), 'utf8')) as Results;
+results.targets = checkTargets(results);
 const analysis = await readFile(path.join(ROOT, 'bench/analysis.md'), 'utf8').catch(() => '');
 await writeFile(path.join(ROOT, 'docs/benchmarks.md'), renderMarkdown(results, path.relative(ROOT, path.resolve(file)), analysis));
 process.stdout.write('wrote docs/benchmarks.md\n');

@@ -92,7 +92,7 @@ export function checkTargets(results: Results): TargetCheck[] {
     checks.push({
       figure: `small uploads at ${small.rate}/s`,
       target: 'p99 < 100 ms',
-      measured: `p99 ${small.fixedRate.p99Ms} ms (p50 ${small.fixedRate.p50Ms} ms)`,
+      measured: `p99 ${round(small.fixedRate.p99Ms, 1)} ms (p50 ${round(small.fixedRate.p50Ms, 1)} ms)`,
       met: small.fixedRate.p99Ms < 100,
       ...(small.fixedRate.p99Ms >= 100 ? { gap: `${round(small.fixedRate.p99Ms - 100)} ms over` } : {}),
     });
@@ -226,12 +226,20 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
       '',
       table(
         ['', 'requests/s', 'p50', 'p99', 'runs (p99)'],
-        [
-          [`uploads at ${s.rate}/s`, n(s.fixedRate.perSecond), `${s.fixedRate.p50Ms} ms`, `**${s.fixedRate.p99Ms} ms**`, s.fixedRate.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
-          ['uploads, closed loop (maximum)', `**${n(s.closedLoop.perSecond)}**`, `${s.closedLoop.p50Ms} ms`, `${s.closedLoop.p99Ms} ms`, s.closedLoop.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
-          [`bare route at ${s.rate}/s`, n(s.bare.fixedRate.perSecond), `${s.bare.fixedRate.p50Ms} ms`, `${s.bare.fixedRate.p99Ms} ms`, s.bare.fixedRate.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
-          ['bare route, closed loop (maximum)', n(s.bare.closedLoop.perSecond), `${s.bare.closedLoop.p50Ms} ms`, `${s.bare.closedLoop.p99Ms} ms`, s.bare.closedLoop.runs.map((r) => `${r.latencyMs.p99} ms`).join(', ')],
-        ],
+        (
+          [
+            [`uploads at ${s.rate}/s`, s.fixedRate, false],
+            ['uploads, closed loop (maximum)', s.closedLoop, true],
+            [`bare route at ${s.rate}/s`, s.bare.fixedRate, false],
+            ['bare route, closed loop (maximum)', s.bare.closedLoop, false],
+          ] as const
+        ).map(([name, f, maximum]) => [
+          name,
+          maximum ? `**${n(f.perSecond)}**` : n(f.perSecond),
+          `${round(f.p50Ms, 1)} ms`,
+          name.startsWith('uploads at') ? `**${round(f.p99Ms, 1)} ms**` : `${round(f.p99Ms, 1)} ms`,
+          f.runs.map((r) => `${round(r.latencyMs.p99, 1)} ms`).join(', '),
+        ]),
       ),
       '',
       `CPU per upload in the closed loop: server ${s.cpuPerUploadMs.server ?? '—'} ms, PostgreSQL ${s.cpuPerUploadMs.database ?? '—'} ms. ` +
