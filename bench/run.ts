@@ -18,6 +18,7 @@ import { describeMachine, load } from './lib/machine.js';
 import { createBenchDatabase, createDataDir, logFile, logsFolder, removeLogs, SERVICES } from './lib/services.js';
 import { startBenchServer, type Target } from './lib/server.js';
 import { renderMarkdown, checkTargets, printSummary, type Results } from './report.js';
+import { explainChunk } from './scenarios/explain.js';
 import { measureIngest } from './scenarios/ingest.js';
 import { measureMemory, payloadOfSize } from './scenarios/memory.js';
 import { measureOverheads } from './scenarios/overheads.js';
@@ -31,9 +32,9 @@ type Scenario = (typeof SCENARIOS)[number];
 const FULL = {
   ingest: { sizes: [10_000, 100_000, 500_000], reps: 3 },
   embeddedIngest: { sizes: [10_000, 100_000, 500_000], reps: 3 },
-  memory: { megabytes: 95, reps: 3, embeddedReps: 1, settleSeconds: 10 },
-  small: { rate: 500, connections: 50, seconds: 30, closedSeconds: 10, reps: 3 },
-  overheads: { seconds: 5, reps: 3 },
+  memory: { megabytes: 95, reps: 3, embeddedReps: 1, settleSeconds: 30 },
+  small: { rate: 500, connections: 50, seconds: 30, closedSeconds: 5, reps: 3 },
+  overheads: { seconds: 3, reps: 3 },
   profileSamples: 500_000 as number | null,
 };
 const QUICK: typeof FULL = {
@@ -105,6 +106,9 @@ async function main(): Promise<Results> {
     results.ingest.postgres = await track('ingest throughput, PostgreSQL', () =>
       measureIngest(server, { ...plan.ingest, ceiling, databaseUrl: database.url, log }),
     );
+    const explained = await track('EXPLAIN ANALYZE of one chunk', () => explainChunk(database.url));
+    log(`  ${explained.rows} rows: planning ${explained.planningMs} ms, execution ${explained.executionMs} ms; ${explained.parts.map((p) => `${p.name.split(' (')[0]} ${p.ms} ms`).join('; ')}`);
+    results.explain = explained;
   }
   await server.stop();
 

@@ -28,6 +28,8 @@ export function parseHaeDate(value: unknown): ParsedDate | null {
   }
   if (typeof value !== 'string') return null;
   const text = value.trim();
+  const usual = parseUsualForm(text);
+  if (usual !== undefined) return usual;
 
   const dateOnly = DATE_ONLY.exec(text);
   if (dateOnly) {
@@ -56,6 +58,52 @@ export function parseHaeDate(value: unknown): ParsedDate | null {
   const localMs = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   if (!validCalendar(new Date(localMs), year, month, day)) return null;
   return { instant: new Date(localMs - offsetMinutes * 60_000), offsetMinutes, dateOnly: false };
+}
+
+const DIGIT_0 = 48;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number written by `count` digits of `text` at `from`, or -1 if any is not a digit. */
+function digitsAt(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const digit = text.charCodeAt(i) - DIGIT_0;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * The form the app sends almost every date in, `yyyy-MM-dd HH:mm:ss ±hhmm`,
+ * read by position: the general pattern costs a tenth of the server's CPU on a
+ * 500,000-sample upload. Returns what the general path returns (null for an
+ * impossible date or time), or undefined when `text` is not in this form.
+ */
+function parseUsualForm(text: string): ParsedDate | null | undefined {
+  const sign = text[20];
+  if (
+    text.length !== 25 || text[4] !== '-' || text[7] !== '-' || text[10] !== ' ' || text[13] !== ':' ||
+    text[16] !== ':' || text[19] !== ' ' || (sign !== '+' && sign !== '-')
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const offsetHours = digitsAt(text, 21, 2);
+  const offsetMins = digitsAt(text, 23, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || offsetHours < 0 || offsetMins < 0) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  // Below year 100 the general path's Date.UTC reads 19xx and so refuses the date: so does this one.
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  if (year < 100 || monthDays === undefined || day < 1 || day > monthDays) return null;
+  const offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  return { instant: new Date(Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000), offsetMinutes, dateOnly: false };
 }
 
 /** The calendar date (YYYY-MM-DD) of an instant as seen at a fixed offset. */

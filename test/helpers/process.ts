@@ -89,13 +89,15 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
-        // Signal the server itself: tsx relays SIGTERM to it, but a SIGKILL to tsx would orphan it.
-        try {
-          process.kill(pid, signal);
-        } catch {
-          // already gone
+        // tsx relays SIGTERM to the server it runs, but SIGKILL cannot be relayed: the server would live on, orphaned.
+        if (signal === 'SIGKILL' && pid !== child.pid) {
+          try {
+            process.kill(pid, signal);
+          } catch {
+            // already gone
+          }
         }
-        if (signal === 'SIGKILL') child.kill('SIGKILL');
+        child.kill(signal);
       }
       return exited;
     },

@@ -34,7 +34,6 @@ describe.each(databaseKinds())('the sample writer (%s database)', (kind) => {
       batch: { ...loadConfig({}).batch, chunkSize, initialBackoffMs: 1 },
       postgis: false,
       logger: silent,
-      metrics: { batchWritten: () => undefined, batchRows: () => undefined, error: () => undefined },
       sink: { outcome: (_type, outcome, n) => (outcomes[outcome] += n), reject: (r) => rejected.push(r) },
     });
     for (const record of records) await writer.add(record);

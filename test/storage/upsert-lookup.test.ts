@@ -59,7 +59,6 @@ describe.each(databaseKinds())('writing a chunk into one month of a long history
       batch: loadConfig({}).batch,
       postgis: false,
       logger: silent,
-      metrics: { batchWritten: () => undefined, batchRows: () => undefined, error: () => undefined },
       sink: { outcome: () => undefined, reject: () => undefined },
     });
     for (const record of records) await writer.add(record);

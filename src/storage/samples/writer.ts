@@ -37,6 +37,9 @@ const ROW_KEYS = Object.fromEntries(
   Object.entries(TABLES).map(([kind, spec]) => [kind, spec.key.filter((column) => column !== 'user_id')]),
 ) as Record<ChunkedKind, string[]>;
 
+type WriterMetrics = Pick<Metrics, 'batchWritten' | 'batchRows' | 'error'>;
+const UNMEASURED: WriterMetrics = { batchWritten: () => undefined, batchRows: () => undefined, error: () => undefined };
+
 export function createSampleWriter(options: {
   db: Database;
   userId: string;
@@ -45,9 +48,11 @@ export function createSampleWriter(options: {
   postgis: boolean;
   sink: WriterSink;
   logger: Logger;
-  metrics: Pick<Metrics, 'batchWritten' | 'batchRows' | 'error'>;
+  /** Where write timings go; tools that write outside an app (benchmarks, tests) may leave it out. */
+  metrics?: WriterMetrics;
 }) {
-  const { db, batch, sink, metrics } = options;
+  const { db, batch, sink } = options;
+  const metrics = options.metrics ?? UNMEASURED;
   const owner: Owner = { userId: options.userId, ingestionId: options.ingestionId };
   const buffers = new Map<ChunkedKind, Map<string, Entry>>();
   const inFlight = new Set<Promise<void>>();
