@@ -108,7 +108,11 @@ const timed = {
   source: z.string().describe('The device or app, exactly as sent ("" when none)'),
 };
 
-const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.string().nullable().describe('Cursor of the next page, or null') });
+/** A page: `{items, next}`, with a one-item page as its example (the item's own, unless given). */
+const list = <T extends z.ZodType>(item: T, example: unknown = z.globalRegistry.get(item)?.example) =>
+  z
+    .object({ items: z.array(item), next: z.string().nullable().describe('Cursor of the next page, or null') })
+    .meta({ example: { items: [example], next: null } });
 
 export const heartRateItem = z
   .object({ ...timed, min: z.number(), avg: z.number(), max: z.number(), context: z.string().nullable() })
@@ -216,7 +220,28 @@ export const workoutDetail = workoutItem
     series: z.record(z.string(), z.array(seriesPoint)).describe('Series by name (heartRateData, heartRateRecovery, stepCount, ...), points in time order'),
     original: z.record(z.string(), z.unknown()).describe('The workout as sent, without route and series'),
   })
-  .meta({ id: 'WorkoutDetail' });
+  .meta({
+    id: 'WorkoutDetail',
+    example: {
+      ...(z.globalRegistry.get(workoutItem)?.example as object),
+      route: { type: 'LineString', coordinates: [[-122.4194, 37.7749, 12.5], [-122.4189, 37.7753, 13.1], [-122.4183, 37.7758, 13.8]] },
+      series: {
+        heartRateData: [{ time: '2024-03-14T11:00:00.000Z', qty: null, min: 92, avg: 118, max: 131, unit: 'count/min', source: 'Apple Watch' }],
+        stepCount: [{ time: '2024-03-14T11:00:00.000Z', qty: 162, min: null, avg: null, max: null, unit: 'count', source: 'Apple Watch' }],
+      },
+      original: {
+        id: '6F1C2B7E-3D4A-4C55-9E61-0B2F7A1D9C33',
+        name: 'Outdoor Run',
+        start: '2024-03-14 07:00:00 -0400',
+        end: '2024-03-14 07:40:00 -0400',
+        duration: 2400,
+        location: 'Outdoor',
+        isIndoor: false,
+        distance: { qty: 4, units: 'mi' },
+        activeEnergyBurned: { qty: 1725.9, units: 'kJ' },
+      },
+    },
+  });
 
 const nullableNumber = z.number().nullable();
 export const summaryItem = z
@@ -244,7 +269,7 @@ export const summaryItem = z
 
 export const heartRateList = list(heartRateItem);
 export const bloodPressureList = list(bloodPressureItem);
-export const sleepList = list(z.union([sleepNightItem, sleepSegmentItem]));
+export const sleepList = list(z.union([sleepNightItem, sleepSegmentItem]), z.globalRegistry.get(sleepNightItem)?.example);
 export const metricSampleList = list(metricSampleItem);
 export const metricList = list(metricItem);
 export const workoutList = list(workoutItem);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { notFound } from '../../../shared/errors.js';
 import { WORKOUT_KEY, workoutsRepository } from '../../../storage/repositories/workouts.js';
 import { principalOf } from '../../plugins/app/auth.js';
-import { SECURITY, authErrors, errorSchema } from '../../schemas/common.js';
+import { SECURITY, authErrors, errorResponse } from '../../schemas/common.js';
 import { workoutDetail, workoutDetailView, workoutList, workoutParam, workoutsQuery, workoutView } from '../../schemas/data.js';
 import { listOf, pageRequest } from './paging.js';
 
@@ -38,7 +38,7 @@ const workoutRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'One workout: summary, series, and its route as a GeoJSON LineString',
         security: SECURITY,
         params: workoutParam,
-        response: { 200: workoutDetail, ...authErrors, 404: errorSchema },
+        response: { 200: workoutDetail, ...authErrors, 404: errorResponse('NOT_FOUND', "No such workout, or another user's (the same answer)", 'workout not found') },
       },
     },
     async (request) => {
