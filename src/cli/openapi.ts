@@ -46,12 +46,16 @@ export async function servedOpenApiDocument(): Promise<Record<string, unknown>> 
  * ids on import).
  */
 export function postmanCollection(document: Record<string, unknown>): Promise<Record<string, unknown>> {
+  // The converter fakes a body for a response without an example (a list whose page has none)
+  // from Math.random; a fixed seed makes one document give one file.
+  const random = Math.random;
+  Math.random = seededRandom(1);
   return new Promise((resolve, reject) => {
     convertV2(
       { type: 'json', data: structuredClone(document) },
-      // No schema faker: it fills a response without an example with random values, a new file each run.
-      { folderStrategy: 'Tags', parametersResolution: 'Example', requestNameSource: 'Fallback', schemaFaker: false, enableOptionalParameters: false },
+      { folderStrategy: 'Tags', parametersResolution: 'Example', requestNameSource: 'Fallback', enableOptionalParameters: false },
       (error, result) => {
+        Math.random = random;
         if (error) return reject(new Error(`Postman conversion failed: ${error.message}`));
         const collection = result?.output?.[0]?.data as Record<string, unknown> | undefined;
         if (!result?.result || !collection) return reject(new Error(`Postman conversion failed: ${result?.reason ?? 'no output'}`));
@@ -65,6 +69,17 @@ export function postmanCollection(document: Record<string, unknown>): Promise<Re
       },
     );
   });
+}
+
+/** mulberry32: a small seeded generator, good enough for example values. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Item and response ids only: `id` elsewhere (an example body's) is data. */

@@ -45,36 +45,106 @@ function snippets(): Snippet[] {
 
 interface Run {
   stdout: string;
-  /** The user's upload of the fixture (made before the snippet ran, for all but the posting ones). */
+  /** The working directory, for the files a snippet writes. */
+  dir: string;
+  /** The user's upload of the seed fixture, made before the snippet ran. */
   ingestionId: string;
 }
 
 /** The last line of the output that is a JSON object. */
 const lastJson = (output: string) => JSON.parse(output.trim().split('\n').filter((line) => line.startsWith('{')).at(-1)!);
+const lines = (output: string) => output.trim().split('\n');
 
-const expectations: Record<string, (run: Run) => void> = {
-  'curl-post': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', format: 'hae', counts: COUNTS }),
-  'curl-post-gzip': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', format: 'hae', counts: COUNTS }),
-  'js-post': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }),
-  'python-post': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }),
-  'readme-post': ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }),
-  'curl-ingestions': ({ stdout, ingestionId }) => expect(lastJson(stdout)).toMatchObject({ items: [{ id: ingestionId, status: 'completed', counts: COUNTS }], next: null }),
-  'readme-summary': ({ stdout }) =>
-    expect((lastJson(stdout) as { items: { date: string }[] }).items.map((item) => item.date)).toEqual(['2024-03-13', '2024-03-14', '2024-03-15', '2024-03-16', '2024-03-17']),
-  'readme-ingestions': ({ stdout, ingestionId }) => expect(lastJson(stdout)).toMatchObject({ items: [{ id: ingestionId, status: 'completed', counts: COUNTS }], next: null }),
-  'curl-rejections': ({ stdout }) => {
-    const { items } = lastJson(stdout) as { items: { reason: string }[] };
-    expect(items.map((item) => item.reason).join('\n')).toSatisfy((text: string) => REASONS.every((reason) => text.includes(reason)));
+const REAL = 'real-metrics-2024-03.json';
+const DAYS = ['2024-03-13', '2024-03-14', '2024-03-15', '2024-03-16', '2024-03-17'];
+
+/**
+ * Per marked block: which fixture the user has uploaded before it runs (none
+ * for the posting ones; the real month for the data ones, whose dates match
+ * it), and what its output must show.
+ */
+const cases: Record<string, { seed?: string; check: (run: Run) => void }> = {
+  'curl-post': { check: ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', format: 'hae', counts: COUNTS }) },
+  'curl-post-gzip': { check: ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', format: 'hae', counts: COUNTS }) },
+  'js-post': { check: ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }) },
+  'python-post': { check: ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }) },
+  'readme-post': { check: ({ stdout }) => expect(lastJson(stdout)).toMatchObject({ status: 'completed', counts: COUNTS }) },
+  'curl-ingestions': {
+    seed: FIXTURE,
+    check: ({ stdout, ingestionId }) => expect(lastJson(stdout)).toMatchObject({ items: [{ id: ingestionId, status: 'completed', counts: COUNTS }], next: null }),
   },
-  'curl-rate-limit': ({ stdout }) => {
-    expect(stdout).toMatch(/^x-ratelimit-remaining: \d+/im);
-    expect(lastJson(stdout)).toMatchObject({ limit: expect.any(Number), remaining: expect.any(Number), window_seconds: expect.any(Number) });
+  'readme-ingestions': {
+    seed: FIXTURE,
+    check: ({ stdout, ingestionId }) => expect(lastJson(stdout)).toMatchObject({ items: [{ id: ingestionId, status: 'completed', counts: COUNTS }], next: null }),
   },
-  'js-ingestions': ({ stdout, ingestionId }) => expect(stdout).toContain(`${ingestionId} `),
-  'python-ingestions': ({ stdout, ingestionId }) => expect(stdout).toContain(`${ingestionId} `),
-  'js-rejections': ({ stdout }) => expect(stdout.trim().split('\n')).toSatisfy((lines: string[]) => lines.length === 3 && REASONS.every((reason) => lines.some((line) => line.includes(reason)))),
-  'python-rejections': ({ stdout }) => expect(stdout.trim().split('\n')).toSatisfy((lines: string[]) => lines.length === 3 && REASONS.every((reason) => lines.some((line) => line.includes(reason)))),
+  'curl-rejections': {
+    seed: FIXTURE,
+    check: ({ stdout }) => {
+      const { items } = lastJson(stdout) as { items: { reason: string }[] };
+      expect(items.map((item) => item.reason).join('\n')).toSatisfy((text: string) => REASONS.every((reason) => text.includes(reason)));
+    },
+  },
+  'curl-rate-limit': {
+    seed: FIXTURE,
+    check: ({ stdout }) => {
+      expect(stdout).toMatch(/^x-ratelimit-remaining: \d+/im);
+      expect(lastJson(stdout)).toMatchObject({ limit: expect.any(Number), remaining: expect.any(Number), window_seconds: expect.any(Number) });
+    },
+  },
+  'js-ingestions': { seed: FIXTURE, check: ({ stdout, ingestionId }) => expect(stdout).toContain(`${ingestionId} `) },
+  'python-ingestions': { seed: FIXTURE, check: ({ stdout, ingestionId }) => expect(stdout).toContain(`${ingestionId} `) },
+  'js-rejections': {
+    seed: FIXTURE,
+    check: ({ stdout }) => expect(lines(stdout)).toSatisfy((found: string[]) => found.length === 3 && REASONS.every((reason) => found.some((line) => line.includes(reason)))),
+  },
+  'python-rejections': {
+    seed: FIXTURE,
+    check: ({ stdout }) => expect(lines(stdout)).toSatisfy((found: string[]) => found.length === 3 && REASONS.every((reason) => found.some((line) => line.includes(reason)))),
+  },
+  'curl-summary': { seed: REAL, check: ({ stdout }) => expectSummary(lastJson(stdout)) },
+  'readme-summary': { seed: REAL, check: ({ stdout }) => expectSummary(lastJson(stdout)) },
+  'curl-metric': {
+    seed: REAL,
+    check: ({ stdout }) => {
+      const { items } = lastJson(stdout) as { items: { unit: string; sent_unit: string; value: number }[] };
+      expect(items).toHaveLength(5);
+      for (const item of items) expect(item).toMatchObject({ unit: 'km', sent_unit: 'mi', value: expect.any(Number) });
+    },
+  },
+  'curl-export': {
+    seed: REAL,
+    check: ({ dir }) => {
+      const rows = lines(readFileSync(path.join(dir, 'health.csv'), 'utf8'));
+      expect(rows[0]).toMatch(/^kind,type,start,end,source,/);
+      expect(new Set(rows.slice(1).map((row) => row.split(',')[1]))).toEqual(new Set(['step_count', 'heart_rate']));
+    },
+  },
+  'js-read': {
+    seed: REAL,
+    check: ({ stdout, dir }) => {
+      expect(lines(stdout).filter((line) => /^2024-03-1\d /.test(line)).map((line) => line.split(' ')[0])).toEqual(DAYS);
+      expect(stdout).toMatch(/^2024-03-14T\d\d:\d\d:00\.000Z \d+ \d+ \d+ /m);
+      const first = JSON.parse(lines(readFileSync(path.join(dir, 'health.ndjson'), 'utf8'))[0]!) as { kind: string };
+      expect(first.kind).toEqual(expect.any(String));
+    },
+  },
+  'python-read': {
+    seed: REAL,
+    check: ({ stdout, dir }) => {
+      expect(lines(stdout).filter((line) => /^2024-03-1\d /.test(line)).map((line) => line.split(' ')[0])).toEqual(DAYS);
+      expect(stdout).toMatch(/^step_count count 1492 /m);
+      expect(readFileSync(path.join(dir, 'health.csv'), 'utf8')).toMatch(/^kind,type,start,end,source,/);
+    },
+  },
 };
+
+/** Five days in New York of the real month: the first has no data, the 14th has steps and sleep. */
+function expectSummary(summary: { items: { date: string; steps: number | null; sleep: { asleep_h: number | null } }[]; next: null }) {
+  expect(summary.items.map((day) => day.date)).toEqual(DAYS);
+  expect(summary.items[0]!.steps).toBeNull();
+  expect(summary.items[1]!.steps).toBeGreaterThan(0);
+  expect(summary.items[1]!.sleep.asleep_h).toBeGreaterThan(0);
+}
 
 const RUNNERS: Record<string, { file: string; command: string[] }> = {
   sh: { file: 'snippet.sh', command: ['bash', '-eo', 'pipefail', 'snippet.sh'] },
@@ -112,18 +182,30 @@ describe('the client code in the documentation', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
+  /** Uploads a fixture for the user and waits until it is stored (a large one is answered 202). */
+  async function upload(fixture: string, key: string): Promise<string> {
+    let ingestion = (await t.ingest(readFixture(fixture), key)).json() as { id: string; status: string };
+    for (let waited = 0; ingestion.status === 'queued' || ingestion.status === 'processing'; waited += 100) {
+      if (waited > 120_000) throw new Error(`${fixture} was not processed within two minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ingestion = (await t.app.inject({ url: `/api/v1/ingestions/${ingestion.id}`, headers: { authorization: `Bearer ${key}` } })).json();
+    }
+    expect(ingestion.status, fixture).toBe('completed');
+    return ingestion.id;
+  }
+
   it('marks only blocks it knows how to run and check, and every expectation has its block', () => {
     for (const snippet of found) {
       expect(RUNNERS[snippet.language], `${snippet.document} ${snippet.name}: language ${snippet.language}`).toBeDefined();
-      expect(expectations[snippet.name], `${snippet.document} ${snippet.name}: no expectation`).toBeDefined();
+      expect(cases[snippet.name], `${snippet.document} ${snippet.name}: no expectation`).toBeDefined();
     }
-    expect(found.map((snippet) => snippet.name).sort()).toEqual(Object.keys(expectations).sort());
+    expect(found.map((snippet) => snippet.name).sort()).toEqual(Object.keys(cases).sort());
   });
 
   it.each(found.map((snippet) => [`${snippet.document} ${snippet.name}`, snippet] as const))('%s runs and prints what it should', async (_title, snippet) => {
     const { key } = await t.userWithKey(`client-${++users}@example.com`, ['ingest', 'read']);
-    const posting = snippet.name.endsWith('-post') || snippet.name.endsWith('-post-gzip');
-    const ingestionId = posting ? '' : ((await t.ingest(readFixture(FIXTURE), key)).json() as { id: string }).id;
+    const { seed, check } = cases[snippet.name]!;
+    const ingestionId = seed ? await upload(seed, key) : '';
     const dir = await mkdtemp(path.join(tmpdir(), 'hea-client-'));
     dirs.push(dir);
     await symlink(fixturePath(FIXTURE), path.join(dir, 'export.json'));
@@ -132,6 +214,6 @@ describe('the client code in the documentation', () => {
     const result = await run(runner.command, dir, { HEA_URL: url, HEA_KEY: key, ID: ingestionId });
     expect(result.stderr, `${snippet.name} wrote to stderr`).toBe('');
     expect(result.code, `${snippet.name} exit code; stdout:\n${result.stdout}`).toBe(0);
-    expectations[snippet.name]!({ stdout: result.stdout, ingestionId });
+    check({ stdout: result.stdout, dir, ingestionId });
   });
 });

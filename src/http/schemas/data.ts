@@ -219,12 +219,23 @@ export const workoutDetail = workoutItem
   .meta({
     id: 'WorkoutDetail',
     example: {
-      id: '0c1d6a1e-8f3b-4a52-9a55-3d2f1e0c9b11', name: 'Outdoor Run', start: '2024-03-14T11:00:00.000Z', end: '2024-03-14T11:40:00.000Z',
-      duration_s: 2400, distance_m: 6437.4, active_energy_kcal: 412.5, total_energy_kcal: 480.1, location: 'Outdoor', is_indoor: false,
-      heart_rate: { min: 92, avg: 148, max: 171 }, has_route: true,
-      route: { type: 'LineString', coordinates: [[-122.3321, 47.6062, 30], [-122.33174, 47.6065113, 30.75]] },
-      series: { heartRateData: [{ time: '2024-03-14T11:00:00.000Z', qty: null, min: 120, avg: 130, max: 140, unit: 'count/min', source: 'Apple Watch' }] },
-      original: { name: 'Outdoor Run', location: 'Outdoor', duration: 2400 },
+      ...(z.globalRegistry.get(workoutItem)?.example as object),
+      route: { type: 'LineString', coordinates: [[-122.4194, 37.7749, 12.5], [-122.4189, 37.7753, 13.1], [-122.4183, 37.7758, 13.8]] },
+      series: {
+        heartRateData: [{ time: '2024-03-14T11:00:00.000Z', qty: null, min: 92, avg: 118, max: 131, unit: 'count/min', source: 'Apple Watch' }],
+        stepCount: [{ time: '2024-03-14T11:00:00.000Z', qty: 162, min: null, avg: null, max: null, unit: 'count', source: 'Apple Watch' }],
+      },
+      original: {
+        id: '6F1C2B7E-3D4A-4C55-9E61-0B2F7A1D9C33',
+        name: 'Outdoor Run',
+        start: '2024-03-14 07:00:00 -0400',
+        end: '2024-03-14 07:40:00 -0400',
+        duration: 2400,
+        location: 'Outdoor',
+        isIndoor: false,
+        distance: { qty: 4, units: 'mi' },
+        activeEnergyBurned: { qty: 1725.9, units: 'kJ' },
+      },
     },
   });
 

@@ -46,10 +46,10 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
         security: SECURITY,
         querystring: exportQuery,
         response: {
-          200: z
-            .unknown()
-            .describe('The export, streamed as an attachment (application/json, application/x-ndjson or text/csv)')
-            .meta({ example: { samples: [{ kind: 'quantity', type: 'step_count', start: '2024-03-14T05:23:00.000Z', end: '2024-03-14T05:23:00.000Z', source: 'Apple Watch', value: 20, unit: 'count' }] } }),
+          200: z.unknown().meta({
+            description: 'The export, streamed as an attachment (application/json, application/x-ndjson or text/csv); the example is format=json',
+            example: { samples: [{ kind: 'quantity', type: 'step_count', start: '2024-03-14T05:23:00.000Z', end: '2024-03-14T05:23:00.000Z', source: 'Apple Watch', value: 20, unit: 'count' }] },
+          }),
           ...authErrors,
         },
       },

@@ -9,7 +9,7 @@ import { AppError } from '../../../shared/errors.js';
 import { isKeyOf } from '../../../storage/repositories/keyset.js';
 import { READING_KEYS, readingsRepository, TYPED_METRICS, type MetricStore } from '../../../storage/repositories/readings.js';
 import { principalOf } from '../../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorSchema } from '../../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse } from '../../schemas/common.js';
 import { metricList, metricParam, metricSampleList, metricSamplesQuery, metricSampleView, pageQuery } from '../../schemas/data.js';
 import { listOf, pageRequest } from './paging.js';
 
@@ -85,7 +85,7 @@ const metricRoutes: FastifyPluginAsyncZod = async (app) => {
         security: SECURITY,
         params: metricParam,
         querystring: metricSamplesQuery,
-        response: { 200: metricSampleList, ...authErrors, 404: errorSchema.describe('heart_rate, blood_pressure and sleep_analysis have endpoints of their own') },
+        response: { 200: metricSampleList, ...authErrors, 404: errorResponse('NOT_FOUND', 'heart_rate, blood_pressure and sleep_analysis have endpoints of their own', 'heart_rate samples are served by /api/v1/data/heart-rate') },
       },
     },
     async (request) => {

@@ -38,7 +38,7 @@ const workoutRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'One workout: summary, series, and its route as a GeoJSON LineString',
         security: SECURITY,
         params: workoutParam,
-        response: { 200: workoutDetail, ...authErrors, 404: errorResponse('NOT_FOUND', "No such workout, or another user's", 'workout not found') },
+        response: { 200: workoutDetail, ...authErrors, 404: errorResponse('NOT_FOUND', "No such workout, or another user's (the same answer)", 'workout not found') },
       },
     },
     async (request) => {
