@@ -91,6 +91,19 @@ describe.each(databaseKinds())('API keys (%s database)', (kind) => {
     expect(own.statusCode).toBe(201);
   });
 
+  it('answers 403, not 404, when a read key asks to reprocess its own ingestion', async () => {
+    const writer = await t.userWithKey('owner-reprocess@example.com', ['ingest', 'read']);
+    const ingestion = (await t.ingest(readFixture('other-data-types.json'), writer.key)).json();
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/auth/keys', headers: bearer(writer.key), payload: { name: 'reader', scopes: ['read'] } });
+    const reader = created.json().key as string;
+    const refused = await t.app.inject({ method: 'POST', url: `/api/v1/ingestions/${ingestion.id}/reprocess`, headers: bearer(reader) });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.message).toMatch(/ingest scope/);
+    const allowed = await t.app.inject({ method: 'POST', url: `/api/v1/ingestions/${ingestion.id}/reprocess`, headers: bearer(writer.key) });
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.json().counts).toMatchObject({ received: 6, unchanged: 6 });
+  });
+
   it("answers 404 for another user's ingestion and its rejections, as for a missing one", async () => {
     const a = await t.userWithKey('a@example.com');
     const b = await t.userWithKey('b@example.com');

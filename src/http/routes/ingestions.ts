@@ -125,9 +125,9 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
+      if (!hasScope(principalOf(request), 'ingest')) throw new AppError('FORBIDDEN', 'this key lacks the ingest scope');
       const row = await repository.find(request.params.id, owner(request));
-      if (!row || !(hasScope(principal, 'ingest') || hasScope(principal, 'admin'))) throw notFound('ingestion');
+      if (!row) throw notFound('ingestion');
       const result = await app.services.ingest.reprocess(row.user_id, row.id, { log: request.log as Logger });
       if (!result) {
         throw new AppError('CONFLICT', row.sha256 ? 'this ingestion is being processed right now; try again when it finishes' : 'this ingestion kept no body (it was refused unread), so there is nothing to reprocess');
