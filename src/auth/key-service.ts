@@ -42,6 +42,16 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 }
 
 const REDIS_PREFIX = 'hea:key:';
+
+/** What a verified key lets its bearer do, as cached and as routes see it. */
+function principalOf(row: ApiKeyRow): Principal {
+  return {
+    keyId: row.id,
+    userId: row.user_id,
+    scopes: row.scopes,
+    expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+  };
+}
 const LAST_USED_EVERY_MS = 60_000;
 
 export async function loadPepper(db: Database, configured: string | undefined): Promise<string> {
@@ -142,12 +152,7 @@ export function createKeyService(deps: {
       const row = await keys.findByLookup(lookupValue(pepper, presented));
       const valid = row !== null && !row.revoked_at && row.user_active && (verifications++, await verifyKey(row.hash, presented));
       if (!row || !valid) throw await refuse('invalid', 'API key is not valid (unknown or revoked)', client);
-      const principal: Principal = {
-        keyId: row.id,
-        userId: row.user_id,
-        scopes: row.scopes,
-        expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
-      };
+      const principal = principalOf(row);
       if (checkExpiry(principal)) throw await refuse('expired', 'API key has expired', client, row.id, row.user_id);
       await remember(id, principal);
       touch(row.id);
@@ -165,12 +170,7 @@ export function createKeyService(deps: {
       if (!row || row.revoked_at || !row.user_active) {
         throw await refuse('invalid', 'topic names no valid API key (unknown or revoked)', client, row?.id ?? null, row?.user_id ?? null);
       }
-      const principal: Principal = {
-        keyId: row.id,
-        userId: row.user_id,
-        scopes: row.scopes,
-        expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
-      };
+      const principal = principalOf(row);
       if (checkExpiry(principal)) throw await refuse('expired', 'API key has expired', client, row.id, row.user_id);
       metrics.authAttempt('ok');
       touch(row.id);

@@ -56,18 +56,7 @@ const createdSchema = keySchema
   .extend({ key: z.string().describe('The key itself: shown in this answer only') })
   .meta({
     id: 'CreatedApiKey',
-    example: {
-      id: '8e21b2fd-cd63-4c6a-9d49-b6c6c2668f58',
-      key: 'hea_PVIs4XjfuoHTPs2FB01ZMiMW-Y3O8Z9VwdcYad3SXMA',
-      name: 'iphone',
-      scopes: ['ingest', 'read'],
-      user_id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0',
-      format: 'generated',
-      created_at: '2024-03-13T04:00:00.000Z',
-      expires_at: null,
-      revoked_at: null,
-      last_used_at: null,
-    },
+    example: { ...(z.globalRegistry.get(keySchema)?.example as object), key: 'hea_PVIs4XjfuoHTPs2FB01ZMiMW-Y3O8Z9VwdcYad3SXMA', last_used_at: null },
   });
 
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
