@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
+import { parseHaeDate } from '../../src/ingest/dates.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
 
 type Counts = { received: number; inserted: number; updated: number; unchanged: number; rejected: number };
@@ -54,17 +55,23 @@ describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) =>
     expect(row.sent_unit).toBe('mi');
     expect(row.value).toBeCloseTo(row.sent_value * 1609.344, 6);
 
-    const source = fixtureJson('real-metrics-2024-03.json').data.metrics.find((m: { name: string }) => m.name === 'heart_rate');
-    const spread = source.data.find((p: { Min: number; Max: number }) => p.Min !== p.Max);
-    const hr = await t.db.query<{ min: number; avg: number; max: number }>(
-      'SELECT min, avg, max FROM heart_rate_samples WHERE min <> max ORDER BY start_at LIMIT 1',
+    // Every heart-rate point keeps its own Min/Avg/Max, and every night its stages, exactly as sent.
+    const metrics = fixtureJson('real-metrics-2024-03.json').data.metrics as { name: string; data: any[] }[];
+    const sent = metrics.find((m) => m.name === 'heart_rate')!.data;
+    const heartRates = await t.db.query<{ start_at: Date; source: string; min: number; avg: number; max: number }>(
+      'SELECT start_at, source, min, avg, max FROM heart_rate_samples',
     );
-    expect(spread).toBeDefined();
-    expect(hr.rows[0]!.min).toBeLessThan(hr.rows[0]!.max);
+    const byKey = new Map(heartRates.rows.map((r) => [`${new Date(r.start_at).toISOString()}|${r.source}`, r]));
+    expect(sent.some((p) => p.Min !== p.Max)).toBe(true);
+    for (const point of sent) {
+      const row = byKey.get(`${parseHaeDate(point.date)!.instant.toISOString()}|${point.source ?? ''}`);
+      expect(row, point.date).toMatchObject({ min: point.Min, avg: point.Avg, max: point.Max });
+    }
 
     const nights = await t.db.query<{ core: number; deep: number; rem: number }>('SELECT core, deep, rem FROM sleep_nights ORDER BY night_date');
+    const sentNights = metrics.find((m) => m.name === 'sleep_analysis')!.data;
     expect(nights.rows).toHaveLength(4);
-    for (const night of nights.rows) expect(night.core + night.deep + night.rem).toBeGreaterThan(0);
+    expect(nights.rows.map(({ core, deep, rem }) => [core, deep, rem]).sort()).toEqual(sentNights.map((n) => [n.core, n.deep, n.rem]).sort());
 
     const ingestion = await t.app.inject({ url: body.status_url, headers: { authorization: `Bearer ${'test-admin-key-0123456789'}` } });
     expect(ingestion.json().headers).toEqual({ 'automation-name': 'Hourly', 'session-id': 'ABC-1' });
