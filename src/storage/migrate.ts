@@ -24,7 +24,23 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+/**
+ * The files are part of the deployed code, so they are read and hashed once per
+ * process, not on every /ready probe.
+ */
+const loaded = new Map<string, Promise<MigrationFile[]>>();
+
+export function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+  let files = loaded.get(dir);
+  if (!files) {
+    files = loadMigrations(dir);
+    loaded.set(dir, files);
+    files.catch(() => loaded.delete(dir));
+  }
+  return files;
+}
+
+async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   const names = (await readdir(dir)).filter((name) => /^\d+_.+\.sql$/.test(name)).sort();
   return Promise.all(
     names.map(async (name) => {
