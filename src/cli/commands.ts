@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { archiveBytes } from '../ingest/body.js';
 import { ingestionView, type IngestionView } from '../http/schemas/ingestion.js';
-import { keyView } from '../http/routes/keys.js';
+import { keyView } from '../http/schemas/keys.js';
 import { SETTINGS } from '../config/schema.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';

@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors.js';
 import { auditRepository } from '../../storage/repositories/audit.js';
 import { usersRepository, type UserRow } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema, isoTime } from '../schemas/common.js';
 
 const userSchema = z
   .object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() })
@@ -33,7 +33,7 @@ const auditSchema = z
     },
   });
 
-const userView = (row: UserRow) => ({ id: row.id, email: row.email, active: row.active, created_at: new Date(row.created_at).toISOString() });
+const userView = (row: UserRow) => ({ id: row.id, email: row.email, active: row.active, created_at: isoTime(row.created_at) });
 
 const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   const users = usersRepository(app.services.db);
@@ -81,7 +81,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       const last = page.at(-1);
       return {
         items: page.map(userView),
-        next: rows.length > page.length && last ? encodeCursor({ created_at: new Date(last.created_at).toISOString(), id: last.id }) : null,
+        next: rows.length > page.length && last ? encodeCursor({ created_at: isoTime(last.created_at), id: last.id }) : null,
       };
     },
   );
@@ -102,7 +102,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       const rows = await audit.list(request.query.limit + 1, before);
       const page = rows.slice(0, request.query.limit);
       return {
-        items: page.map(({ id: _id, at, ...rest }) => ({ at: new Date(at).toISOString(), ...rest })),
+        items: page.map(({ id: _id, at, ...rest }) => ({ at: isoTime(at), ...rest })),
         next: rows.length > page.length ? encodeCursor(page.at(-1)!.id) : null,
       };
     },

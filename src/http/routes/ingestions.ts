@@ -10,7 +10,7 @@ import { hasScope } from '../../auth/key-service.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listSchema, listQuery, uuidParam } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listSchema, listQuery, uuidParam, isoTime } from '../schemas/common.js';
 import { ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
 const isPageKey = (v: unknown): v is { received_at: string; id: string } =>
@@ -59,7 +59,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       const last = page.at(-1);
       return {
         items: page.map((row) => ingestionView(row)),
-        next: rows.length > page.length && last ? encodeCursor({ received_at: new Date(last.received_at).toISOString(), id: last.id }) : null,
+        next: rows.length > page.length && last ? encodeCursor({ received_at: isoTime(last.received_at), id: last.id }) : null,
       };
     },
   );

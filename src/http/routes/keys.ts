@@ -7,73 +7,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { hasScope } from '../../auth/key-service.js';
 import { AppError, notFound } from '../../shared/errors.js';
-import { apiKeysRepository, type ApiKeyRow, type Scope } from '../../storage/repositories/api-keys.js';
+import { apiKeysRepository, type Scope } from '../../storage/repositories/api-keys.js';
 import { usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema, uuidParam } from '../schemas/common.js';
-
-const scopeSchema = z.enum(['ingest', 'read', 'admin']);
-
-const keySchema = z
-  .object({
-    id: z.uuid(),
-    name: z.string(),
-    scopes: z.array(scopeSchema),
-    user_id: z.uuid(),
-    format: z.enum(['generated', 'uuid']),
-    created_at: z.string(),
-    expires_at: z.string().nullable(),
-    revoked_at: z.string().nullable(),
-    last_used_at: z.string().nullable().describe('Updated at most once a minute'),
-  })
-  .meta({
-    id: 'ApiKey',
-    example: {
-      id: '8e21b2fd-cd63-4c6a-9d49-b6c6c2668f58',
-      name: 'iphone',
-      scopes: ['ingest', 'read'],
-      user_id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0',
-      format: 'generated',
-      created_at: '2024-03-13T04:00:00.000Z',
-      expires_at: null,
-      revoked_at: null,
-      last_used_at: '2024-03-14T06:01:12.000Z',
-    },
-  });
-
-const createSchema = z
-  .object({
-    name: z.string().min(1).max(200).describe('What the key is for'),
-    scopes: z.array(scopeSchema).min(1).describe('No wider than the calling key\'s own; admin includes ingest and read'),
-    user_id: z.uuid().optional().describe('Admins only: the user the key is for (default: the caller\'s own user)'),
-    email: z.string().min(3).max(320).optional().describe('Admins only: the user the key is for, by email'),
-    expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (in the future)'),
-    uuid: z.uuid().optional().describe('Register this UUID as the key (the old "Auto Export" configuration); matched case-insensitively'),
-  })
-  .meta({ example: { name: 'iphone', scopes: ['ingest', 'read'], email: 'me@example.com' } });
-
-const createdSchema = keySchema
-  .extend({ key: z.string().describe('The key itself: shown in this answer only') })
-  .meta({
-    id: 'CreatedApiKey',
-    example: { ...(z.globalRegistry.get(keySchema)?.example as object), key: 'hea_PVIs4XjfuoHTPs2FB01ZMiMW-Y3O8Z9VwdcYad3SXMA', last_used_at: null },
-  });
-
-const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
-
-export function keyView(row: ApiKeyRow) {
-  return {
-    id: row.id,
-    name: row.name,
-    scopes: row.scopes,
-    user_id: row.user_id,
-    format: row.format,
-    created_at: iso(row.created_at)!,
-    expires_at: iso(row.expires_at),
-    revoked_at: iso(row.revoked_at),
-    last_used_at: iso(row.last_used_at),
-  };
-}
+import { createSchema, createdSchema, keySchema, keyView } from '../schemas/keys.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema, uuidParam, isoTime } from '../schemas/common.js';
 
 const keyRoutes: FastifyPluginAsyncZod = async (app) => {
   const users = usersRepository(app.services.db);
@@ -145,7 +83,7 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
       const last = page.at(-1);
       return {
         items: page.map(keyView),
-        next: rows.length > page.length && last ? encodeCursor({ created_at: iso(last.created_at), id: last.id }) : null,
+        next: rows.length > page.length && last ? encodeCursor({ created_at: isoTime(last.created_at), id: last.id }) : null,
       };
     },
   );

@@ -27,6 +27,10 @@ export const listQuery = z.object({
   cursor: z.string().max(512).optional().describe('The `next` value of the previous page').meta({ example: 'eyJyZWNlaXZlZF9hdCI6IjIwMjQtMDMtMTNUMDQ6MTk6NTQuMDAwWiJ9' }),
 });
 
+/** Times in responses are ISO 8601 in UTC; the drivers give Dates (pg) or strings. */
+export const isoTime = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString();
+export const isoTimeOrNull = (value: Date | string | null | undefined) => (value === null || value === undefined ? null : isoTime(value));
+
 /** Opaque keyset cursors: base64url of the last item's sort key. */
 export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -4,7 +4,7 @@
  * rows into them. Times are ISO 8601 in UTC; hours, metres, kcal as named.
  */
 import { z } from 'zod';
-import { listSchema } from './common.js';
+import { isoTime, isoTimeOrNull, listSchema } from './common.js';
 import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
@@ -12,8 +12,8 @@ import type { WorkoutListRow } from '../../storage/repositories/workouts.js';
 import type { RoutePointRow, SeriesPointRow } from '../../storage/samples/workouts.js';
 
 const EXAMPLE_START = '2024-03-13T04:19:54.000Z';
-const iso = (value: unknown) => (value instanceof Date ? value : new Date(value as string)).toISOString();
-const isoOrNull = (value: unknown) => (value === null || value === undefined ? null : iso(value));
+const iso = (value: unknown) => isoTime(value as Date | string);
+const isoOrNull = (value: unknown) => isoTimeOrNull(value as Date | string | null);
 const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
 /** Text that may reach SQL: PostgreSQL refuses the NUL character. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { IngestionRow } from '../../storage/repositories/ingestions.js';
 import { StandardPayloadSchema } from '../../ingest/standard/schema.js';
-import { countsSchema } from './common.js';
+import { countsSchema, isoTime, isoTimeOrNull } from './common.js';
 
 export const ingestionSchema = z
   .object({
@@ -67,8 +67,6 @@ export const ingestionAccepted = ingestionSchema.meta({
 
 export type IngestionView = z.infer<typeof ingestionSchema>;
 
-const isoOrNull = (date: Date | null) => (date ? new Date(date).toISOString() : null);
-
 export function ingestionView(row: IngestionRow, duplicateOf?: string): IngestionView {
   return {
     id: row.id,
@@ -83,9 +81,9 @@ export function ingestionView(row: IngestionRow, duplicateOf?: string): Ingestio
     size_bytes: Number(row.size_bytes),
     sha256: row.sha256,
     headers: row.headers,
-    received_at: new Date(row.received_at).toISOString(),
-    started_at: isoOrNull(row.started_at),
-    finished_at: isoOrNull(row.finished_at),
+    received_at: isoTime(row.received_at),
+    started_at: isoTimeOrNull(row.started_at),
+    finished_at: isoTimeOrNull(row.finished_at),
     error: row.error,
   };
 }

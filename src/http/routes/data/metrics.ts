@@ -9,7 +9,7 @@ import { AppError } from '../../../shared/errors.js';
 import { isKeyOf } from '../../../storage/repositories/keyset.js';
 import { READING_KEYS, readingsRepository, TYPED_METRICS, type MetricStore } from '../../../storage/repositories/readings.js';
 import { principalOf } from '../../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse } from '../../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, isoTime } from '../../schemas/common.js';
 import { metricList, metricParam, metricSampleList, metricSamplesQuery, metricSampleView, pageQuery } from '../../schemas/data.js';
 import { listOf, pageRequest } from './paging.js';
 
@@ -70,7 +70,7 @@ const metricRoutes: FastifyPluginAsyncZod = async (app) => {
       const page = rest.slice(0, request.query.limit);
       const last = page.at(-1);
       return {
-        items: page.map((row) => ({ ...row, first: new Date(row.first).toISOString(), last: new Date(row.last).toISOString() })),
+        items: page.map((row) => ({ ...row, first: isoTime(row.first), last: isoTime(row.last) })),
         next: rest.length > page.length && last ? encodeCursor([last.name, last.path]) : null,
       };
     },
