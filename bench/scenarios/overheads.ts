@@ -5,9 +5,9 @@
  * difference is the layer's own time. Repetitions alternate the endpoints; each
  * overhead is the median of its per-repetition differences.
  *
- * To add a layer (rate limiting against Redis, metrics hooks): start a probe with
- * the setting that turns it on in SERVERS, name the endpoints in ENDPOINTS, and
- * move its entry in OVERHEADS from `pending` to `subject`/`base`.
+ * To add a layer: start a probe without it in SERVERS (bench/servers/probe.ts
+ * says how one is switched off), name the endpoints in ENDPOINTS, and compare
+ * them in OVERHEADS.
  */
 import { runLoad, failed, type LoadResult } from '../lib/load.js';
 import { median, round } from '../lib/stats.js';
@@ -26,6 +26,8 @@ const SERVERS: Record<string, ServerSpec> = {
   app: { entry: 'bench/servers/probe.ts', env: { LOG_LEVEL: 'info' } },
   // Fastify logs each request at info: at warn the same app writes no request lines.
   'app-quiet': { entry: 'bench/servers/probe.ts', env: { LOG_LEVEL: 'warn' } },
+  'app-unlimited': { entry: 'bench/servers/probe.ts', env: { LOG_LEVEL: 'info', BENCH_PROBE_WITHOUT: 'rate-limit' } },
+  'app-unmetered': { entry: 'bench/servers/probe.ts', env: { LOG_LEVEL: 'info', BENCH_PROBE_WITHOUT: 'metrics' } },
 };
 
 interface Endpoint {
@@ -39,23 +41,29 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'app route, no request logs': { server: 'app-quiet', path: '/bench/open' },
   'app route': { server: 'app', path: '/bench/open' },
   'app route with a cached key': { server: 'app', path: '/bench/key', key: true },
+  'app route with a cached key, no rate limiting': { server: 'app-unlimited', path: '/bench/key', key: true },
+  'app route, no metrics': { server: 'app-unmetered', path: '/bench/open' },
 };
 
 export interface OverheadDefinition {
   name: string;
-  subject?: string;
-  base?: string;
+  /** The endpoint with the layer, and the one without it. */
+  subject: string;
+  base: string;
   /** Target for the p99 difference, ms. */
   targetMs?: number;
-  /** Why it is not measured yet. */
-  pending?: string;
 }
 
 export const OVERHEADS: OverheadDefinition[] = [
-  { name: 'authentication with a cached key', subject: 'app route with a cached key', base: 'app route', targetMs: 0.5 },
-  { name: 'rate limiting against Redis', targetMs: 0.5, pending: 'arrives with issue 5 (edge protection): add a probe with the limiter on and compare the keyed route' },
-  { name: 'metrics hooks', targetMs: 0.5, pending: 'arrives with issue 6 (observability): add a probe with metrics on and compare the open route' },
-  { name: 'logging hooks (a request line in, a response line out, at LOG_LEVEL=info)', subject: 'app route', base: 'app route, no request logs', targetMs: 0.5 },
+  { name: 'authentication with a cached key', subject: 'app route with a cached key, no rate limiting', base: 'app route', targetMs: 0.5 },
+  {
+    name: 'rate limiting against Redis (the address checked, the key counted: two round trips)',
+    subject: 'app route with a cached key',
+    base: 'app route with a cached key, no rate limiting',
+    targetMs: 0.5,
+  },
+  { name: 'metrics hooks (a counter and a histogram per request)', subject: 'app route', base: 'app route, no metrics', targetMs: 0.5 },
+  { name: 'logging hooks (one line per request at LOG_LEVEL=info)', subject: 'app route', base: 'app route, no request logs', targetMs: 0.5 },
   { name: "the app's other global hooks (request id, error handler, plugins) over bare Fastify", subject: 'app route, no request logs', base: 'bare route' },
 ];
 
@@ -67,14 +75,9 @@ export interface EndpointFigure {
   runs: Pick<LoadResult, 'latencyMs' | 'perSecond' | 'requests'>[];
 }
 
-export interface OverheadFigure {
-  name: string;
-  subject?: string;
-  base?: string;
-  p50DiffMs?: number;
-  p99DiffMs?: number;
-  targetMs?: number;
-  pending?: string;
+export interface OverheadFigure extends OverheadDefinition {
+  p50DiffMs: number;
+  p99DiffMs: number;
 }
 
 export async function measureOverheads(
@@ -119,11 +122,7 @@ export async function measureOverheads(
     const difference = (subject: string, base: string, field: 'p50' | 'p99') =>
       round(median(runs.get(subject)!.map((r, i) => r.latencyMs[field] - runs.get(base)![i]!.latencyMs[field])), 3);
     for (const e of endpoints) options.log(`  ${e.name}: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, ${e.perSecond}/s`);
-    const overheads = OVERHEADS.map((o) =>
-      o.subject && o.base
-        ? { ...o, p50DiffMs: difference(o.subject, o.base, 'p50'), p99DiffMs: difference(o.subject, o.base, 'p99') }
-        : { ...o },
-    );
+    const overheads = OVERHEADS.map((o) => ({ ...o, p50DiffMs: difference(o.subject, o.base, 'p50'), p99DiffMs: difference(o.subject, o.base, 'p99') }));
     return { endpoints, overheads };
   } finally {
     await Promise.all([...started.values()].map((server) => server.stop()));

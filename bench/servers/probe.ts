@@ -4,6 +4,11 @@
  * per-request layer is the difference between two of them: /bench/open and the
  * same behind requireScope (authentication), as every API route is. Started by
  * the benchmark against a database the real server has already migrated.
+ *
+ * BENCH_PROBE_WITHOUT names one layer to switch off, so that its cost is the
+ * difference between this probe and one with everything on:
+ * - `rate-limit`: keyed requests are neither checked nor counted in Redis;
+ * - `metrics`: requests are not recorded in the Prometheus registry.
  */
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -17,6 +22,18 @@ const logger = createLogger(config.log.level, false);
 const { db } = await openDatabase(config, logger, 'bench-probe');
 const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : null;
 const app = await buildApp(config, { db, logger, redis, postgis: false });
+
+const without = process.env.BENCH_PROBE_WITHOUT;
+if (without === 'rate-limit') {
+  // requireScope looks the limiter up on every request: these two are all a keyed request runs.
+  Object.assign(app.rateLimits, { beforeAuthentication: async () => undefined, countKey: async () => undefined });
+} else if (without === 'metrics') {
+  // The request-telemetry hook records each request through this method; the log line stays.
+  Object.assign(app.services.metrics, { httpRequest: () => undefined });
+} else if (without) {
+  throw new Error(`BENCH_PROBE_WITHOUT=${without}: expected rate-limit or metrics`);
+}
+
 await app.register(async (open) => {
   open.get('/bench/open', async () => ({ status: 'ok' }));
 });
