@@ -86,7 +86,7 @@ export function createSampleWriter(options: {
       if (!isDataError(error)) throw error;
       if (entries.length === 1) {
         const { record } = entries[0]!;
-        sink.reject({ type: record.type, category: 'range', reason: `refused by the database: ${(error as Error).message}`, sample: record.raw });
+        refusedByDatabase(record.type, record.raw, error);
         return;
       }
       const middle = Math.ceil(entries.length / 2);
@@ -118,8 +118,13 @@ export function createSampleWriter(options: {
       sink.outcome(workout.type, outcome, 1);
     } catch (error) {
       if (!isDataError(error)) throw error;
-      sink.reject({ type: workout.type, category: 'range', reason: `refused by the database: ${(error as Error).message}`, sample: workout.raw });
+      refusedByDatabase(workout.type, workout.raw, error);
     }
+  }
+
+  /** A sample the database refused (a value outside a column's range): rejected with PostgreSQL's words, the rest goes on. */
+  function refusedByDatabase(type: string, raw: unknown, error: unknown): void {
+    sink.reject({ type, category: 'range', reason: `refused by the database: ${(error as Error).message}`, sample: raw });
   }
 
   /** Starts a write; resolves once there is room for another, letting the query go out meanwhile. */
