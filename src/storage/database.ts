@@ -11,8 +11,17 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Names the statement so that PostgreSQL parses it once per connection and can
+   * keep its plan (a statement run thousands of times with new parameters); one
+   * name, one text. PGlite ignores it.
+   */
+  name?: string;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
 }
 
 export interface Database extends Queryable {
@@ -72,15 +81,15 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
     }
   };
   const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<R>(text: string, params?: unknown[]) {
-      const result = await client.query(text, params);
+    async query<R>(text: string, params?: unknown[], options?: QueryOptions) {
+      const result = await client.query({ text, values: params, name: options?.name });
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     },
   });
 
   return {
     kind: 'postgres',
-    query: <R>(text: string, params?: unknown[]) => session((client) => wrap(client).query<R>(text, params)),
+    query: <R>(text: string, params?: unknown[], options?: QueryOptions) => session((client) => wrap(client).query<R>(text, params, options)),
     transaction: (fn) =>
       session(async (client) => {
         await client.query('BEGIN');

@@ -13,6 +13,10 @@
  * parameter holds, hashed the chunk and scanned every partition of every month:
  * a 100-sample upload cost 110 ms of database CPU against 5 years of history
  * instead of 6 ms.
+ *
+ * The statement is named, one per table: PostgreSQL parses it once per connection
+ * and, after a few runs, keeps a generic plan instead of planning the insert into
+ * every monthly partition again for each chunk (most of a small upload's cost).
  */
 import type { Queryable } from '../database.js';
 import type { Row, TableSpec } from './tables.js';
@@ -76,11 +80,11 @@ export async function upsertChunk(
   owner: Owner,
   rows: TaggedRow[],
 ): Promise<Map<string, TypeCounts>> {
-  const result = await db.query<{ t: string; total: number; unchanged: number; updated: number }>(upsertSql(spec), [
-    JSON.stringify(rows),
-    owner.userId,
-    owner.ingestionId,
-  ]);
+  const result = await db.query<{ t: string; total: number; unchanged: number; updated: number }>(
+    upsertSql(spec),
+    [JSON.stringify(rows), owner.userId, owner.ingestionId],
+    { name: `upsert_${spec.table}` },
+  );
   const counts = new Map<string, TypeCounts>();
   for (const row of result.rows) {
     const entry = counts.get(row.t) ?? { inserted: 0, updated: 0, unchanged: 0 };
