@@ -3,8 +3,9 @@
  * per-minute heart rate with Min/Avg/Max, steps from two sources, active and
  * basal energy in kJ or kcal, distance in miles or km, respiratory rate, SpO2,
  * and for every morning the window covers a blood pressure, raw sleep segments
- * and a summarised night; workouts with routes. The same options give the same
- * payload; generated payloads are never committed.
+ * and a summarised night; workouts with routes. `metrics` keeps only some of
+ * them. The same options give the same payload; generated payloads are never
+ * committed.
  */
 
 export interface GenerateOptions {
@@ -22,6 +23,8 @@ export interface GenerateOptions {
   /** Workouts (each one sample); by default 1 per 20,000 samples, at most 20, none below 1,000. */
   workouts?: number;
   routePoints?: number;
+  /** Only these metrics (HAE names, e.g. ['heart_rate', 'step_count']), the window sized for them; all by default. Workouts are set by `workouts`. */
+  metrics?: readonly string[];
 }
 
 export interface Generated {
@@ -57,11 +60,29 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 const KJ_PER_KCAL = 4.184;
 const KM_PER_MILE = 1.609344;
-/** Samples per minute of the per-minute series (see the shares below). */
-const PER_MINUTE = 5.7;
+/** Samples per minute of each per-minute series (see the shares below). */
+const PER_MINUTE: Record<string, number> = {
+  heart_rate: 1,
+  step_count: 1.5,
+  active_energy: 1,
+  basal_energy_burned: 1,
+  walking_running_distance: 1,
+  respiratory_rate: 0.1,
+  blood_oxygen_saturation: 0.1,
+};
 /** Samples per morning: a blood pressure, 13 sleep segments and a night. */
-const PER_MORNING = 15;
+const PER_MORNING: Record<string, number> = { blood_pressure: 1, sleep_analysis: 14 };
 const MORNING_HOUR = 7;
+
+const keeps = (metrics: readonly string[] | undefined) => (name: string) => metrics === undefined || metrics.includes(name);
+
+/** Samples per minute and per morning of the metrics kept (all when `metrics` is absent). */
+export function ratesOf(metrics?: readonly string[]): { perMinute: number; perMorning: number } {
+  const kept = keeps(metrics);
+  // Rounded to a tenth, as the shares are: a sum of floats is not exact.
+  const rate = (shares: Record<string, number>) => Math.round(Object.entries(shares).reduce((sum, [name, share]) => sum + (kept(name) ? share : 0), 0) * 10) / 10;
+  return { perMinute: rate(PER_MINUTE), perMorning: rate(PER_MORNING) };
+}
 
 /** Mornings (07:00 UTC) inside [start, start + minutes). */
 function morningsIn(start: number, minutes: number): number[] {
@@ -85,15 +106,19 @@ export function generateHaePayload(options: GenerateOptions): Generated {
   const workoutCount =
     options.workouts ?? (options.samples < 1000 ? 0 : Math.min(20, Math.max(1, Math.floor(options.samples / 20_000))));
   const routePoints = options.routePoints ?? 300;
+  const kept = keeps(options.metrics);
+  const { perMinute, perMorning } = ratesOf(options.metrics);
+  if (perMinute + perMorning === 0) throw new Error(`none of the metrics ${JSON.stringify(options.metrics)} is generated`);
 
   // The window in minutes: the per-minute series plus what each morning in it adds.
   const wanted = Math.max(1, options.samples - workoutCount);
-  let minutes = Math.max(1, Math.ceil(wanted / (PER_MINUTE + PER_MORNING / 1440)));
-  while (minutes > 1 && minutes * PER_MINUTE + morningsIn(start, minutes).length * PER_MORNING > wanted + PER_MINUTE) minutes -= 1;
-  while (Math.floor(minutes * PER_MINUTE) + morningsIn(start, minutes).length * PER_MORNING < wanted) minutes += 1;
+  let minutes = Math.max(1, Math.ceil(wanted / (perMinute + perMorning / 1440)));
+  while (minutes > 1 && minutes * perMinute + morningsIn(start, minutes).length * perMorning > wanted + perMinute) minutes -= 1;
+  while (Math.floor(minutes * perMinute) + morningsIn(start, minutes).length * perMorning < wanted) minutes += 1;
 
   const metrics: { name: string; units: string; data: unknown[] }[] = [];
   const series = (name: string, units: string, count: number, point: (ms: number) => Record<string, unknown>) => {
+    if (!kept(name)) return;
     const data: unknown[] = [];
     for (let i = 0; i < count; i++) data.push(point(start + i * MINUTE));
     metrics.push({ name, units, data });
@@ -117,7 +142,7 @@ export function generateHaePayload(options: GenerateOptions): Generated {
   const segments: unknown[] = [];
   const nights: unknown[] = [];
   const stages = ['Core', 'Deep', 'REM', 'Awake'];
-  for (const morning of morningsIn(start, minutes)) {
+  for (const morning of perMorning > 0 ? morningsIn(start, minutes) : []) {
     const systolic = 105 + Math.round(rand() * 30);
     bp.push({ date: date(morning), systolic, diastolic: systolic - 35 - Math.round(rand() * 10), source: 'Withings' });
     let t = morning - 8 * 3_600_000;
@@ -142,9 +167,8 @@ export function generateHaePayload(options: GenerateOptions): Generated {
     });
   }
   if (bp.length > 0) {
-    metrics.push({ name: 'blood_pressure', units: 'mmHg', data: bp });
-    metrics.push({ name: 'sleep_analysis', units: 'hr', data: segments });
-    metrics.push({ name: 'sleep_analysis', units: 'hr', data: nights });
+    if (kept('blood_pressure')) metrics.push({ name: 'blood_pressure', units: 'mmHg', data: bp });
+    if (kept('sleep_analysis')) metrics.push({ name: 'sleep_analysis', units: 'hr', data: segments }, { name: 'sleep_analysis', units: 'hr', data: nights });
   }
 
   const workouts: unknown[] = [];
