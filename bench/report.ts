@@ -10,7 +10,7 @@ import type { IngestFigure } from './scenarios/ingest.js';
 import type { MemoryFigure } from './scenarios/memory.js';
 import type { EndpointFigure, OverheadFigure } from './scenarios/overheads.js';
 import type { ProfileFigure } from './scenarios/profile.js';
-import type { READS } from './scenarios/reads.js';
+import type { ReadsFigure } from './scenarios/reads.js';
 import type { SmallUploadsFigure } from './scenarios/small-uploads.js';
 
 export interface TargetCheck {
@@ -36,7 +36,7 @@ export interface Results {
   memory: { postgres?: MemoryFigure; embedded?: MemoryFigure };
   profile?: ProfileFigure;
   explain?: ExplainFigure;
-  reads: typeof READS;
+  reads?: ReadsFigure;
   targets?: TargetCheck[];
 }
 
@@ -113,7 +113,6 @@ export function checkTargets(results: Results): TargetCheck[] {
       ...(overhead.p99DiffMs >= overhead.targetMs ? { gap: `${round(overhead.p99DiffMs - overhead.targetMs, 3)} ms over` } : {}),
     });
   }
-  for (const target of results.reads.targets) checks.push({ figure: 'reads', target, measured: 'not measured yet (issue 7)', met: null });
   return checks;
 }
 
@@ -271,7 +270,6 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
     );
   }
 
-  out.push('## 5. Reads', '', `**Not measured yet.** ${results.reads.pending}`, '', 'Targets waiting for it:', '', ...results.reads.targets.map((t) => `- ${t}`), '');
 
   const p = results.profile;
   if (p) {

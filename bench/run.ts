@@ -23,10 +23,10 @@ import { measureIngest } from './scenarios/ingest.js';
 import { measureMemory, payloadOfSize } from './scenarios/memory.js';
 import { measureOverheads } from './scenarios/overheads.js';
 import { profileIngest } from './scenarios/profile.js';
-import { READS } from './scenarios/reads.js';
+import { measureReads } from './scenarios/reads.js';
 import { measureSmallUploads } from './scenarios/small-uploads.js';
 
-const SCENARIOS = ['overheads', 'small-uploads', 'ingest', 'memory', 'profile', 'embedded'] as const;
+const SCENARIOS = ['overheads', 'small-uploads', 'ingest', 'memory', 'profile', 'reads', 'embedded'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const FULL = {
@@ -36,6 +36,7 @@ const FULL = {
   small: { rate: 500, connections: 50, seconds: 30, closedSeconds: 5, reps: 3 },
   overheads: { seconds: 3, reps: 3 },
   profileSamples: 500_000 as number | null,
+  reads: { days: 365, uploadDays: 73, reps: 20, exportReps: 3, referenceReps: 5 },
 };
 const QUICK: typeof FULL = {
   ingest: { sizes: [10_000], reps: 1 },
@@ -44,6 +45,7 @@ const QUICK: typeof FULL = {
   small: { rate: 500, connections: 50, seconds: 3, closedSeconds: 2, reps: 1 },
   overheads: { seconds: 1, reps: 1 },
   profileSamples: null,
+  reads: { days: 7, uploadDays: 7, reps: 3, exportReps: 1, referenceReps: 1 },
 };
 
 const args = process.argv.slice(2);
@@ -75,7 +77,7 @@ process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
 async function main(): Promise<Results> {
   const machine = await describeMachine(SERVICES.postgresUrl);
   log(`${quick ? 'quick' : only ? `only ${only.join(', ')}` : 'full'} run on ${machine.cores} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.loadAtStart}`);
-  const results: Results = { date: new Date().toISOString(), mode: quick ? 'quick' : only ? 'partial' : 'full', machine, plan, load: {}, ingest: {}, memory: {}, reads: READS };
+  const results: Results = { date: new Date().toISOString(), mode: quick ? 'quick' : only ? 'partial' : 'full', machine, plan, load: {}, ingest: {}, memory: {} };
   const track = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const before = load();
     log(`${name}…`);
@@ -129,6 +131,10 @@ async function main(): Promise<Results> {
   }
   if (wanted('profile') && plan.profileSamples) {
     results.profile = await track('CPU profile of one upload', () => profileIngest(postgres, plan.profileSamples!));
+  }
+  // Last on this database: loading a year would leave autovacuum work behind for the figures above. PostgreSQL only.
+  if (wanted('reads')) {
+    results.reads = await track('reads, PostgreSQL', () => measureReads(postgres, { ...plan.reads, databaseUrl: database.url, log }));
   }
   await cleanUp();
 
