@@ -10,7 +10,7 @@ import type { IngestFigure } from './scenarios/ingest.js';
 import type { MemoryFigure } from './scenarios/memory.js';
 import type { EndpointFigure, OverheadFigure } from './scenarios/overheads.js';
 import type { ProfileFigure } from './scenarios/profile.js';
-import type { ReadsFigure } from './scenarios/reads.js';
+import type { LatencyFigure, ReadsFigure } from './scenarios/reads.js';
 import type { SmallUploadsFigure } from './scenarios/small-uploads.js';
 
 export interface TargetCheck {
@@ -113,7 +113,41 @@ export function checkTargets(results: Results): TargetCheck[] {
       ...(overhead.p99DiffMs >= overhead.targetMs ? { gap: `${round(overhead.p99DiffMs - overhead.targetMs, 3)} ms over` } : {}),
     });
   }
+  checks.push(...readChecks(results.reads));
   return checks;
+}
+
+/** The read targets are for a year of data: a shorter run (--quick) is not held to them. */
+function readChecks(reads: ReadsFigure | undefined): TargetCheck[] {
+  const year = reads && reads.days >= 365 ? reads : undefined;
+  const notRun = reads ? `not held to it: ${reads.days} days loaded, not a year` : 'not run';
+  const latency = (figure: string, read: LatencyFigure | undefined, targetMs: number | null): TargetCheck => ({
+    figure,
+    target: targetMs === null ? 'none set' : `< ${targetMs} ms`,
+    measured: read ? `${read.medianMs} ms (p99 ${read.p99Ms} ms; PostgreSQL ${read.databaseMs} ms)` : notRun,
+    met: read && targetMs !== null ? read.medianMs < targetMs : null,
+    ...(read && targetMs !== null && read.medianMs >= targetMs ? { gap: `${n(read.medianMs - targetMs)} ms over (${times(read.medianMs, targetMs)} the target)` } : {}),
+  });
+  const exported = year?.export;
+  return [
+    latency('reads: daily summary over a year (PostgreSQL)', year?.summary, 300),
+    latency('reads: one day of heart rate, 1,440 samples', year?.day, 50),
+    latency('reads: one workout route as GeoJSON', year?.route, null),
+    {
+      figure: "reads: a year's NDJSON export",
+      target: '≥ 50 MB/s',
+      measured: exported ? `${exported.mbPerSecond} MB/s (${n(exported.samplesPerSecond)} samples/s)` : notRun,
+      met: exported ? exported.mbPerSecond >= 50 : null,
+      ...(exported && exported.mbPerSecond < 50 ? { gap: `needs ${times(50, exported.mbPerSecond)} the rate` } : {}),
+    },
+    {
+      figure: "reads: server memory growth during a year's export",
+      target: '< 100 MB',
+      measured: exported ? `+${n(exported.growthMb)} MB` : notRun,
+      met: exported ? exported.growthMb < 100 : null,
+      ...(exported && exported.growthMb >= 100 ? { gap: `${n(exported.growthMb - 100)} MB over` } : {}),
+    },
+  ];
 }
 
 const mark = (met: boolean | null) => (met === null ? '—' : met ? 'met' : '**missed**');
@@ -270,6 +304,50 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
     );
   }
 
+
+  const r = results.reads;
+  if (r) {
+    const e = r.export;
+    out.push('## 5. Reads', '');
+    out.push(
+      `One person's ${r.days} days of per-minute heart rate and steps (the watch every minute, the phone every minute of the first half of each upload: ${n(r.samples)} samples with ${r.uploads} workouts of ${r.route.points} route points), loaded through \`POST /api/v1/ingest\` in ${r.uploads} uploads (${r.loadSeconds} s), then \`VACUUM (ANALYZE)\` as autovacuum would have done by then. PostgreSQL only. ` +
+        `Each read is repeated ${r.summary.runsMs.length} times after one unmeasured warm-up, one request at a time, each on a new connection, timed to the last byte of the answer; every answer is checked (status 200, the days or samples loaded). ` +
+        'PostgreSQL is the same reads made through the repositories the routes call, their statements recorded and replayed under `EXPLAIN (ANALYZE, TIMING OFF)`: planning plus execution, median of the repetitions; the summary sends its three statements at once on separate connections (its figure is the longest), the other reads one after the other (their sum).',
+      '',
+      table(
+        ['read', 'requests', 'median', 'p99', 'PostgreSQL', 'per statement'],
+        (
+          [
+            [`daily summary, ${r.days} days (\`GET /api/v1/summary/daily\`)`, r.summary],
+            [`one day of heart rate, ${n(r.day.samples)} samples (\`GET /api/v1/data/heart-rate\`, pages of 1,000)`, r.day],
+            [`one workout, route as GeoJSON (\`GET /api/v1/data/workouts/:id\`)`, r.route],
+          ] as const
+        ).map(([name, f]) => [name, f.requests, `**${f.medianMs} ms**`, `${f.p99Ms} ms`, `${f.databaseMs} ms`, `${f.atOnce ? 'at once: ' : ''}${f.statementsMs.join(f.atOnce ? ', ' : ' + ')} ms`]),
+      ),
+      '',
+      `The export: \`GET /api/v1/export?format=ndjson\` of everything, uncompressed (no Accept-Encoding), read as fast as it comes; each run by a fresh server after a one-day export as warm-up. MB are MiB. Memory is the server's RSS (VmRSS from /proc, every 50 ms) from just before the request to its peak. ` +
+        "The reference is PostgreSQL alone handing out the same rows (every table the export reads, route points included) with `COPY (SELECT …) TO STDOUT`, in its text format.",
+      '',
+      table(
+        ['', 'size', 'time', 'rate', 'samples/s', 'RSS: start → peak', 'server CPU', 'PostgreSQL CPU', 'runs'],
+        [
+          [
+            'NDJSON export',
+            `${e.megabytes} MB, ${n(e.samples)} samples`,
+            `${e.seconds} s`,
+            `**${e.mbPerSecond} MB/s**`,
+            n(e.samplesPerSecond),
+            `${e.runs.map((run) => `${n(run.startMb)} → ${n(run.peakMb)} MB`).join('; ')} (median **+${n(e.growthMb)} MB**)`,
+            e.runs.map((run) => (run.serverCpuS === null ? '—' : `${run.serverCpuS} s`)).join(', '),
+            e.runs.map((run) => (run.databaseCpuS === null ? '—' : `${run.databaseCpuS} s`)).join(', '),
+            e.runs.map((run) => `${round(run.megabytes / (run.ms / 1000), 1)} MB/s`).join(', '),
+          ],
+          ['COPY of the same rows', `${e.copy.megabytes} MB, ${n(e.copy.rows)} rows`, `${e.copy.seconds} s`, `${round(e.copy.megabytes / e.copy.seconds, 1)} MB/s`, `${n(e.copy.rowsPerSecond)} rows/s`, '', '', '', ''],
+        ],
+      ),
+      '',
+    );
+  }
 
   const p = results.profile;
   if (p) {
