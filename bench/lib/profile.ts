@@ -1,11 +1,15 @@
 /**
- * Reads a V8 CPU profile (node --cpu-prof) and says where the time went during
- * a window: self time per function and per file, idle and garbage collection.
+ * Profiles a server (node --cpu-prof) during one call, and reads a V8 CPU
+ * profile to say where the time went during a window: self time per function
+ * and per file, idle and garbage collection.
  * Profile timestamps are CLOCK_MONOTONIC microseconds, the clock behind
  * process.hrtime, so a window measured by the benchmark selects the samples of
  * one upload in the server's profile.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startBenchServer, type BenchServer, type Target } from './server.js';
 
 interface ProfileNode {
   id: number;
@@ -86,4 +90,40 @@ export async function summariseProfile(file: string, window?: { fromUs: number; 
     functions: [...functions.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, file: f.file, ms: ms(f.us), share: share(f.us) })),
     files: [...files].sort((a, b) => b[1] - a[1]).slice(0, top).map(([file, us]) => ({ file, ms: ms(us), share: share(us) })),
   };
+}
+
+/**
+ * Runs `work` on a server started under node --cpu-prof, then summarises the
+ * server's main thread over the one call `work` passes to `measure` (set-up and
+ * warm-up around it are left out).
+ */
+export async function profileServer<T>(
+  target: Target,
+  work: (server: BenchServer, measure: <R>(call: () => Promise<R>) => Promise<R>) => Promise<T>,
+): Promise<{ value: T; profile: ProfileSummary }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hea-bench-prof-'));
+  try {
+    const server = await startBenchServer(target, {}, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    let window: { fromUs: number; toUs: number } | undefined;
+    let value: T;
+    try {
+      value = await work(server, async (call) => {
+        const from = process.hrtime.bigint();
+        try {
+          return await call();
+        } finally {
+          window = { fromUs: Number(from / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
+        }
+      });
+    } finally {
+      await server.stop();
+    }
+    // One profile per thread; the main thread's is the largest (the other is the module loader's).
+    const files = await Promise.all((await readdir(dir)).map(async (name) => ({ name, size: (await stat(path.join(dir, name))).size })));
+    const main = files.sort((a, b) => b.size - a.size)[0];
+    if (!main) throw new Error('the server wrote no CPU profile');
+    return { value, profile: await summariseProfile(path.join(dir, main.name), window) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
