@@ -4,6 +4,7 @@
  * the hand-written analysis kept in bench/analysis.md).
  */
 import type { Machine } from './lib/machine.js';
+import type { ProfileSummary } from './lib/profile.js';
 import { round } from './lib/stats.js';
 import type { ExplainFigure } from './scenarios/explain.js';
 import type { IngestFigure } from './scenarios/ingest.js';
@@ -181,6 +182,16 @@ function ingestTable(figures: IngestFigure[]): string {
   );
 }
 
+/** Busy time of a CPU profile by file and by function (self time), largest first. */
+function profileTables(p: ProfileSummary): string[] {
+  return [
+    table(['file', 'ms', 'share of busy'], p.files.slice(0, 12).map((f) => [`\`${f.file}\``, n(f.ms), `${f.share} %`])),
+    '',
+    table(['function', 'file', 'ms', 'share of busy'], p.functions.slice(0, 15).map((f) => [`\`${f.name}\``, `\`${f.file}\``, n(f.ms), `${f.share} %`])),
+    '',
+  ];
+}
+
 function memoryTable(figures: [string, MemoryFigure | undefined][]): string {
   return table(
     ['database', 'payload', 'start', 'peak', 'after', 'runs (start / peak / after)'],
@@ -347,6 +358,13 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
       ),
       '',
     );
+    if (e.profile) {
+      out.push(
+        `Where the export's time goes: CPU profile of the server (\`node --cpu-prof\`) during one more export (${n(e.profile.ms)} ms with the profiler on): of ${n(e.profile.totalMs)} ms, the main thread was idle (waiting for PostgreSQL or the client) ${n(e.profile.idleMs)} ms, collected garbage ${n(e.profile.garbageCollectionMs)} ms. Busy time by file and by function (self time):`,
+        '',
+        ...profileTables(e.profile),
+      );
+    }
   }
 
   const p = results.profile;
@@ -355,10 +373,7 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
     out.push(
       `CPU profile of the server (\`node --cpu-prof\`) during one upload of ${n(p.samples)} samples (${n(p.ingestMs)} ms with the profiler on): of ${n(p.totalMs)} ms, the server's main thread was idle (waiting for PostgreSQL or the network) ${n(p.idleMs)} ms, collected garbage ${n(p.garbageCollectionMs)} ms. Busy time by file and by function (self time):`,
       '',
-      table(['file', 'ms', 'share of busy'], p.files.slice(0, 12).map((f) => [`\`${f.file}\``, n(f.ms), `${f.share} %`])),
-      '',
-      table(['function', 'file', 'ms', 'share of busy'], p.functions.slice(0, 15).map((f) => [`\`${f.name}\``, `\`${f.file}\``, n(f.ms), `${f.share} %`])),
-      '',
+      ...profileTables(p),
     );
   }
   const x = results.explain;

@@ -36,7 +36,7 @@ const FULL = {
   small: { rate: 500, connections: 50, seconds: 30, closedSeconds: 5, reps: 3 },
   overheads: { seconds: 3, reps: 3 },
   profileSamples: 500_000 as number | null,
-  reads: { days: 365, uploadDays: 73, reps: 20, exportReps: 3, referenceReps: 5 },
+  reads: { days: 365, uploadDays: 73, reps: 20, exportReps: 3, referenceReps: 5, profileExport: true },
 };
 const QUICK: typeof FULL = {
   ingest: { sizes: [10_000], reps: 1 },
@@ -45,7 +45,7 @@ const QUICK: typeof FULL = {
   small: { rate: 500, connections: 50, seconds: 3, closedSeconds: 2, reps: 1 },
   overheads: { seconds: 1, reps: 1 },
   profileSamples: null,
-  reads: { days: 7, uploadDays: 7, reps: 3, exportReps: 1, referenceReps: 1 },
+  reads: { days: 7, uploadDays: 7, reps: 3, exportReps: 1, referenceReps: 1, profileExport: false },
 };
 
 const args = process.argv.slice(2);

@@ -9,8 +9,9 @@
  * Next to each, from the same run, what PostgreSQL alone takes: planning and
  * execution of the very statements the route sends (recorded through the
  * repositories of src/, replayed under EXPLAIN ANALYZE with TIMING OFF), and for
- * the export the same rows handed out by COPY ... TO STDOUT. Every answer is
- * checked (status, number of days or samples) before it counts.
+ * the export the same rows handed out by COPY ... TO STDOUT; the server's CPU
+ * profile of one more export says where the export's own time goes. Every
+ * answer is checked (status, number of days or samples) before it counts.
  */
 import { get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +26,7 @@ import { readColumns, TABLES } from '../../src/storage/samples/tables.js';
 import { ROUTE_POINT_COLUMNS, SERIES_POINT_COLUMNS, WORKOUT_COLUMNS } from '../../src/storage/samples/workouts.js';
 import { generateHaePayload, ratesOf } from '../generate.js';
 import { cpuMeter, memoryOf, watchMemory } from '../lib/proc.js';
+import { profileServer, type ProfileSummary } from '../lib/profile.js';
 import { checkCompleted, request, startBenchServer, upload, type BenchServer, type Target } from '../lib/server.js';
 import { median, medianBy, percentile, round } from '../lib/stats.js';
 
@@ -39,6 +41,8 @@ export interface ReadsPlan {
   exportReps: number;
   /** Repetitions of each PostgreSQL reference. */
   referenceReps: number;
+  /** One more export by a server under node --cpu-prof, to say where its time goes. */
+  profileExport: boolean;
 }
 
 const METRICS = ['heart_rate', 'step_count'];
@@ -91,6 +95,8 @@ export interface ExportFigure {
   runs: ExportRun[];
   /** COPY (SELECT the same columns of every table the export reads) TO STDOUT. */
   copy: { rows: number; megabytes: number; seconds: number; rowsPerSecond: number };
+  /** The server's CPU profile during one more export (slower: the profiler costs time). */
+  profile: (ProfileSummary & { ms: number }) | null;
 }
 
 interface Loaded {
@@ -333,26 +339,36 @@ async function copyReference(databaseUrl: string, userId: string): Promise<{ row
   }
 }
 
+/** A one-day export by a fresh server: the export's code compiled, the key verified, the pool open; then a second's rest. */
+async function warmUp(server: BenchServer, key: string, days: number): Promise<void> {
+  const day = middleDay(days);
+  const warm = await download(server, key, `/api/v1/export?format=ndjson&types=heart_rate&start=${day.start}&end=${day.end}`);
+  if (warm.lines !== 1440) throw new Error(`warm-up export: ${warm.lines} lines for one day of heart rate`);
+  await sleep(1000);
+}
+
+/** Everything as NDJSON; refused unless it is one line per sample loaded. */
+async function exportEverything(server: BenchServer, loaded: Loaded): Promise<{ ms: number; bytes: number }> {
+  const result = await download(server, loaded.key, '/api/v1/export?format=ndjson');
+  if (result.lines !== loaded.samples) throw new Error(`export: ${result.lines} lines for ${loaded.samples} samples`);
+  const first = JSON.parse(result.head.split('\n')[0]!) as { type?: unknown };
+  if (typeof first.type !== 'string') throw new Error(`export: the first line is not a sample: ${result.head.slice(0, 200)}`);
+  return result;
+}
+
 /** The whole NDJSON export, each time by a fresh server (its memory measured from a clean start), and the COPY reference. */
 async function timeExport(target: Target, loaded: Loaded, options: ReadsPlan & { reference: Database; databaseUrl: string; log: (line: string) => void }): Promise<ExportFigure> {
   const runs: ExportRun[] = [];
-  const day = middleDay(options.days);
   for (let rep = 0; rep < options.exportReps; rep++) {
     const server = await startBenchServer(target);
     try {
-      // Warm-up: the export's code compiled, the key verified, the pool open.
-      const warm = await download(server, loaded.key, `/api/v1/export?format=ndjson&types=heart_rate&start=${day.start}&end=${day.end}`);
-      if (warm.lines !== 1440) throw new Error(`warm-up export: ${warm.lines} lines for one day of heart rate`);
-      await sleep(1000);
+      await warmUp(server, loaded.key, options.days);
       const startMb = memoryOf(server.pid).rssMb;
       const watch = watchMemory(server.pid);
       const meter = await cpuMeter(server.pid, options.reference);
-      const result = await download(server, loaded.key, '/api/v1/export?format=ndjson');
+      const result = await exportEverything(server, loaded);
       const cpu = await meter.stop();
       const peakMb = watch.stop().highestMb;
-      if (result.lines !== loaded.samples) throw new Error(`export: ${result.lines} lines for ${loaded.samples} samples`);
-      const first = JSON.parse(result.head.split('\n')[0]!) as { type?: unknown };
-      if (typeof first.type !== 'string') throw new Error(`export: the first line is not a sample: ${result.head.slice(0, 200)}`);
       const run: ExportRun = {
         ms: round(result.ms),
         megabytes: round(result.bytes / MIB, 1),
@@ -368,6 +384,16 @@ async function timeExport(target: Target, loaded: Loaded, options: ReadsPlan & {
       await server.stop();
     }
   }
+  const profiled = options.profileExport
+    ? await profileServer(target, async (server, measure) => {
+        await warmUp(server, loaded.key, options.days);
+        return (await measure(() => exportEverything(server, loaded))).ms;
+      })
+    : null;
+  if (profiled) {
+    const { idleMs, garbageCollectionMs, functions } = profiled.profile;
+    options.log(`  export under node --cpu-prof: ${round(profiled.value)} ms, idle ${idleMs} ms, garbage collection ${garbageCollectionMs} ms; ${functions.slice(0, 5).map((f) => `${f.name} ${f.ms} ms`).join(', ')}`);
+  }
   const copies = [];
   for (let rep = 0; rep < options.referenceReps; rep++) copies.push(await copyReference(options.databaseUrl, loaded.userId));
   const copy = medianBy(copies, (c) => c.ms);
@@ -382,6 +408,7 @@ async function timeExport(target: Target, loaded: Loaded, options: ReadsPlan & {
     growthMb: round(median(runs.map((r) => r.growthMb))),
     runs,
     copy: { rows: copy.rows, megabytes: round(copy.bytes / MIB, 1), seconds: round(copy.ms / 1000, 2), rowsPerSecond: round((copy.rows / copy.ms) * 1000) },
+    profile: profiled && { ms: round(profiled.value), ...profiled.profile },
   };
 }
 
