@@ -128,6 +128,31 @@ export function createIngestService(deps: {
     }
   }
 
+  /**
+   * An ingestion claimed more often than it may be attempted: every earlier attempt
+   * ended without an outcome, so the process stopped each time it ran (killed, or
+   * out of memory on this body). Running it again would stop the server again; it is
+   * failed instead, its archive kept for a reprocess once the cause is fixed.
+   */
+  async function abandon(row: IngestionRow): Promise<IngestionRow | null> {
+    const attempts = row.attempts - 1;
+    metrics.error('ingestion');
+    metrics.ingestRequest('unknown', 'error');
+    logger.error({ ingestion: row.id, user: row.user_id, bytes: row.size_bytes, attempts }, 'ingestion abandoned: the server stopped during each attempt');
+    return repository
+      .finish(row.user_id, row.id, {
+        status: 'failed',
+        error: {
+          code: 'INTERNAL',
+          message: `the server stopped during each of ${attempts} attempts to process this upload (out of memory?); the body is archived: reprocess it once the server has the memory`,
+        },
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error, ingestion: row.id }, 'could not mark the ingestion failed');
+        return null;
+      });
+  }
+
   /** The duplicate check and the one durable write every upload starts with; `claim` keeps it for this process. */
   async function archive(upload: Upload, body: ReceivedBody, claim: boolean): Promise<IngestResult> {
     const earlier = await repository.findDuplicate(upload.userId, body.sha256);
@@ -177,7 +202,7 @@ export function createIngestService(deps: {
         return null;
       });
       if (row) {
-        await track(run(row));
+        await track(row.attempts > MAX_ATTEMPTS ? abandon(row) : run(row));
         continue;
       }
       await new Promise<void>((resolve) => {

@@ -152,10 +152,10 @@ export function ingestionsRepository(db: Queryable) {
       return result.rows[0] ?? null;
     },
 
-    /** Claims one given ingestion for reprocessing, whatever its state. */
+    /** Claims one given ingestion for reprocessing, whatever its state: a new run, its attempts counted from one. */
     async claim(userId: string, id: string, leaseSeconds: number): Promise<IngestionRow | null> {
       const result = await db.query<IngestionRow>(
-        `UPDATE raw_ingestions SET status = 'processing', started_at = now(), finished_at = NULL, attempts = attempts + 1,
+        `UPDATE raw_ingestions SET status = 'processing', started_at = now(), finished_at = NULL, attempts = 1,
            counts = NULL, by_type = NULL, error = NULL, lease_until = now() + make_interval(secs => $3::float8)
          WHERE user_id = $1 AND id = $2 AND body IS NOT NULL
            AND NOT (status = 'processing' AND lease_until > now())
