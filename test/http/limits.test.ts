@@ -87,11 +87,27 @@ describe('body size limits over a real connection', () => {
     expect((await t.app.inject({ url: '/health' })).statusCode).toBe(200);
   });
 
-  it('keeps bodies of other routes under 1 MiB', async () => {
+  it('keeps bodies of other routes under 1 MiB, and says so (the message used to name no limit)', async () => {
     const big = JSON.stringify({ email: 'big@example.com', padding: 'x'.repeat(2 * MB) });
     const answer = await post(`${url}/api/v1/admin/users`, Readable.from([Buffer.from(big)]), {});
     expect(answer.status).toBe(413);
-    expect(JSON.parse(answer.body).error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(JSON.parse(answer.body).error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'request body is larger than the 1 MiB this route accepts',
+    });
+  });
+
+  it('refuses a text/plain body on a JSON route with 415 (it used to be read as a string and refused with 400)', async () => {
+    const answer = await post(`${url}/api/v1/admin/users`, Readable.from([Buffer.from('{"email":"plain@example.com"}')]), {
+      'content-type': 'text/plain',
+    });
+    expect(answer.status).toBe(415);
+    expect(JSON.parse(answer.body).error).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'Content-Type "text/plain" is not accepted; send application/json',
+    });
+    const users = await t.app.inject({ method: 'GET', url: '/api/v1/admin/users', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(JSON.stringify(users.json())).not.toContain('plain@example.com');
   });
 });
 

@@ -3,7 +3,7 @@
  * 4xx messages say what was wrong and where, 5xx hide internals and are logged
  * (on the request's one log line, src/http/plugins/app/request-telemetry.ts).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../../shared/errors.js';
@@ -20,11 +20,26 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'BAD_REQUEST',
 };
 
+const MIB = 1024 * 1024;
+
+/** Fastify says what went wrong; for these, ours also says how much is allowed or what to send. */
+function fastifyMessage(error: FastifyError, request: FastifyRequest): string {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = request.routeOptions.bodyLimit ?? 0;
+    const size = limit % MIB === 0 ? `${limit / MIB} MiB` : `${limit} bytes`;
+    return `request body is larger than the ${size} this route accepts`;
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted; send application/json`;
+  }
+  return error.message;
+}
+
 export function errorBody(code: ErrorCode, message: string, requestId: string) {
   return { error: { code, message, request_id: requestId } };
 }
 
-export function toAppError(error: FastifyError | Error): AppError {
+function toAppError(error: FastifyError | Error, request: FastifyRequest): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -38,7 +53,7 @@ export function toAppError(error: FastifyError | Error): AppError {
     return new AppError('INVALID_JSON', `request body is not valid JSON: ${error.message}`);
   }
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
-  if (mapped) return new AppError(mapped, fastifyError.message);
+  if (mapped) return new AppError(mapped, fastifyMessage(fastifyError, request));
   if (fastifyError.statusCode === 429) return new AppError('RATE_LIMITED', fastifyError.message);
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new AppError('BAD_REQUEST', fastifyError.message);
@@ -49,7 +64,7 @@ export function toAppError(error: FastifyError | Error): AppError {
 export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      const appError = toAppError(error);
+      const appError = toAppError(error, request);
       // Logged once, on the request's line (request-telemetry.ts). Messages are not logged:
       // they echo input (an email that exists, a JSON snippet of the body).
       request.failure = { code: appError.code, ...(appError.status >= 500 ? { error } : {}) };
