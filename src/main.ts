@@ -20,6 +20,12 @@ try {
 }
 
 const logger = createLogger(config.log.level, config.log.pretty);
+if (config.ignoredVariables.length > 0) {
+  logger.warn(
+    { variables: config.ignoredVariables },
+    'ignored: these variables are not settings of this server, so a misspelt name leaves its setting at the default (.env.example lists every setting)',
+  );
+}
 
 try {
   const server = await startServer(config, logger);

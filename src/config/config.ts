@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import dotenv from 'dotenv';
+import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import type { ValidationLimits } from '../ingest/records.js';
 import { SETTINGS, type SettingName } from './schema.js';
@@ -39,7 +40,31 @@ export function loadConfig(source: EnvSource = readEnvironment()): Config {
   }
   if (problems.length === 0) problems.push(...crossChecks(raw as Raw));
   if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(shape(raw as Raw));
+  return deepFreeze(shape(raw as Raw, ignoredVariables(source)));
+}
+
+const SETTING_NAMES = Object.keys(SETTINGS);
+
+/** First words that several settings share (RATE_LIMIT_…, INGEST_…, MQTT_…): our namespaces. */
+const NAMESPACES = new Set(SETTING_NAMES.map((name) => name.split('_')[0]!).filter((word, i, words) => words.indexOf(word) !== i));
+
+/**
+ * Variables that look like settings but are none: a misspelt name (DATABSE_URL,
+ * within an edit or two of a setting's) or an unknown one in our namespaces
+ * (RATE_LIMIT_REQUESTS_PER_MINUTE), whose setting would silently keep its
+ * default. Each is named with the setting closest to it.
+ */
+function ignoredVariables(source: EnvSource): string[] {
+  const ignored: string[] = [];
+  for (const name of Object.keys(source).sort()) {
+    if (name in SETTINGS || !source[name]?.trim()) continue;
+    const namespace = name.split('_')[0]!;
+    const near = closest(name, NAMESPACES.has(namespace) ? SETTING_NAMES.filter((s) => s.startsWith(`${namespace}_`)) : SETTING_NAMES);
+    // Short names (HOME, HOST) are one edit from each other by chance: allow them fewer.
+    const typo = distance(name, near) <= (name.length >= 8 ? 2 : 1);
+    if (typo || NAMESPACES.has(namespace)) ignored.push(`${name} (closest setting: ${near})`);
+  }
+  return ignored;
 }
 
 function crossChecks(raw: Raw): string[] {
@@ -67,7 +92,7 @@ function crossChecks(raw: Raw): string[] {
   return problems;
 }
 
-function shape(raw: Raw) {
+function shape(raw: Raw, ignored: string[]) {
   const limits: ValidationLimits = {
     heartRate: { min: raw.VALIDATION_HEART_RATE_MIN, max: raw.VALIDATION_HEART_RATE_MAX },
     systolic: { min: raw.VALIDATION_BP_SYSTOLIC_MIN, max: raw.VALIDATION_BP_SYSTOLIC_MAX },
@@ -141,6 +166,8 @@ function shape(raw: Raw) {
       maxMessageBytes: raw.MQTT_MAX_MESSAGE_MB * 1024 * 1024,
       sessionExpirySeconds: raw.MQTT_SESSION_EXPIRY_HOURS * 3600,
     },
+    /** Variables that look like settings but are none (see ignoredVariables); the server warns about them. */
+    ignoredVariables: ignored,
   };
 }
 

@@ -34,6 +34,25 @@ describe('configuration', () => {
     expect(problems).toMatch(/^REDIS_URL=.*redis:/m);
   });
 
+  it('names variables that look like misspelt settings (they used to be ignored without a word), and no others', () => {
+    const config = loadConfig({
+      DATABSE_URL: 'postgres://db/health',
+      RATE_LIMIT_REQUESTS_PER_MINUTE: '5',
+      LOG_LEVL: 'debug',
+      LOG_LEVEL: 'info',
+      HOME: '/root',
+      HOSTNAME: 'web-1',
+      NODE_OPTIONS: '--max-old-space-size=700',
+      PATH: '/usr/bin',
+    });
+    expect(config.ignoredVariables).toEqual([
+      'DATABSE_URL (closest setting: DATABASE_URL)',
+      'LOG_LEVL (closest setting: LOG_LEVEL)',
+      'RATE_LIMIT_REQUESTS_PER_MINUTE (closest setting: RATE_LIMIT_REQUESTS_PER_HOUR)',
+    ]);
+    expect(config.database.url).toBeUndefined();
+  });
+
   it('refuses thresholds wider than the schema CHECK limits, or inverted', () => {
     expect(() => loadConfig({ VALIDATION_HEART_RATE_MIN: '0' })).toThrow(/VALIDATION_HEART_RATE_MIN/);
     expect(() => loadConfig({ VALIDATION_BP_SYSTOLIC_MAX: '401' })).toThrow(/VALIDATION_BP_SYSTOLIC_MAX/);

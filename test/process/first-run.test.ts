@@ -101,4 +101,17 @@ describe('a mistyped setting', () => {
     expect(result.stderr).toContain('MIGRATE_ON_START="maybe": must be one of true, false, 1, 0, yes, no, on, off');
     expect(result.stderr).toContain('.env.example');
   });
+
+  it('starts with a misspelt name, and warns naming it and the setting it resembles', async () => {
+    const server = await startServerProcess({ DATA_DIR: dataDir, DATABSE_URL: 'postgres://127.0.0.1:1/nowhere' });
+    try {
+      const warning = server
+        .output()
+        .split('\n')
+        .find((line) => line.includes('are not settings of this server'));
+      expect(JSON.parse(warning!).variables).toEqual(['DATABSE_URL (closest setting: DATABASE_URL)']);
+    } finally {
+      await server.stop();
+    }
+  });
 });
