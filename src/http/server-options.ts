@@ -7,6 +7,7 @@
 import type { Server } from 'node:http';
 import type { FastifyHttpOptions } from 'fastify';
 import type { Config } from '../config/config.js';
+import { clientErrorHandler } from './plugins/app/error-handler.js';
 
 /** Fastify's default; only /ingest reads more, as a stream under MAX_PAYLOAD_MB. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -21,6 +22,7 @@ export function serverOptions(edge: Config['edge']): FastifyHttpOptions<Server> 
     // longer than requestTimeout, so that a stalled upload gets its 408 before the socket goes.
     connectionTimeout: 2 * requestMs,
     keepAliveTimeout: keepAliveMs,
+    clientErrorHandler,
     http: {
       headersTimeout: headersMs,
       requestTimeout: requestMs,

@@ -1,6 +1,6 @@
 /**
  * Every error a client can see has a code from this one list; the HTTP error
- * handler (src/http/plugins/error-handler.ts) is the only place that renders them.
+ * handler (src/http/plugins/app/error-handler.ts) is the only place that renders them.
  */
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
@@ -9,11 +9,13 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNSUPPORTED_ENCODING: 415,
   UNPROCESSABLE_PAYLOAD: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;

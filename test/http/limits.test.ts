@@ -135,13 +135,30 @@ describe('time limits', () => {
       socket.write(text);
     });
 
-  it('answers 408 and closes a connection whose headers never finish (HEADERS_TIMEOUT_SECONDS)', async () => {
-    expect(await stallAfter('GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ')).toMatch(/^HTTP\/1\.1 408/);
+  /** The status and error body of a raw answer (it used to be Fastify's shape: {"error": "Request Timeout", ...}). */
+  const refusal = (answer: string) => ({
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]),
+    error: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error,
   });
 
-  it('answers 408 and closes a connection whose body never finishes (REQUEST_TIMEOUT_SECONDS)', async () => {
+  it('answers 408 in the error shape and closes a connection whose headers never finish (HEADERS_TIMEOUT_SECONDS)', async () => {
+    const answer = refusal(await stallAfter('GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: '));
+    expect(answer.status).toBe(408);
+    expect(answer.error).toMatchObject({ code: 'REQUEST_TIMEOUT', message: expect.stringContaining('HEADERS_TIMEOUT_SECONDS') });
+    expect(answer.error.request_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers 408 in the error shape and closes a connection whose body never finishes (REQUEST_TIMEOUT_SECONDS)', async () => {
     const head = `POST /api/v1/ingest HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`;
-    expect(await stallAfter(`${head}{"data": {`)).toMatch(/^HTTP\/1\.1 408/);
+    const answer = refusal(await stallAfter(`${head}{"data": {`));
+    expect(answer.status).toBe(408);
+    expect(answer.error.code).toBe('REQUEST_TIMEOUT');
+  });
+
+  it('answers 431 in the error shape to headers over 16 KiB', async () => {
+    const answer = refusal(await stallAfter(`GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'x'.repeat(20 * 1024)}\r\n\r\n`));
+    expect(answer.status).toBe(431);
+    expect(answer.error).toMatchObject({ code: 'HEADERS_TOO_LARGE', message: 'request headers are larger than the 16 KiB allowed in all' });
   });
 });
 

@@ -3,6 +3,9 @@
  * 4xx messages say what was wrong and where, 5xx hide internals and are logged
  * (on the request's one log line, src/http/plugins/app/request-telemetry.ts).
  */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -59,6 +62,34 @@ function toAppError(error: FastifyError | Error, request: FastifyRequest): AppEr
     return new AppError('BAD_REQUEST', fastifyError.message);
   }
   return new AppError('INTERNAL', 'internal error; the request id identifies it in the server log');
+}
+
+/**
+ * Requests Node refuses before Fastify sees them (too slow, headers too large,
+ * not HTTP) are answered in the same shape as every other error. Node closes
+ * the connection after them; there is no request log line, so the request id
+ * is on a debug line of its own. Passed to Fastify as a server option
+ * (src/http/server-options.ts).
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ['REQUEST_TIMEOUT', 'the request did not arrive in time (headers within HEADERS_TIMEOUT_SECONDS, all of it within REQUEST_TIMEOUT_SECONDS)']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? ['HEADERS_TOO_LARGE', 'request headers are larger than the 16 KiB allowed in all']
+        : ['BAD_REQUEST', 'not a well-formed HTTP/1.1 request'];
+  const requestId = randomUUID();
+  this.log.debug({ request_id: requestId, code, cause: error.code }, 'request refused by the HTTP layer');
+  if (socket.writable) {
+    const body = JSON.stringify(errorBody(code, message, requestId));
+    const status = ERROR_STATUS[code];
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 export default fp(
