@@ -54,6 +54,17 @@ export interface BloodPressureRecord extends BaseRecord {
   pulse: number | null;
 }
 
+/**
+ * Kinds whose table holds one type, and that type: their rows have no type
+ * column, so a record of such a kind with another type could not be stored as sent.
+ */
+export const SINGLE_TYPE_KINDS = {
+  heart_rate: 'heart_rate',
+  blood_pressure: 'blood_pressure',
+  sleep_segment: 'sleep_analysis',
+  sleep_night: 'sleep_analysis',
+} as const;
+
 /** `In Bed` and `InBed` are one stage, stored as `InBed`. */
 export type SleepStage = 'Awake' | 'Asleep' | 'Core' | 'REM' | 'Deep' | 'Unspecified' | 'InBed';
 

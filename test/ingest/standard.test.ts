@@ -153,6 +153,18 @@ describe('parseStandard: invalid samples are rejected one by one', () => {
     expect(rejectionOf({ ...steps, type: 'workouts' }).reason).toContain('type workouts is not a metric');
     expect(rejectionOf({ kind: 'ecg', type: 'ecg', start: START, voltages: [1, 2], voltage_times: [1] }).reason).toContain('pair up');
   });
+
+  it('rejects a type a single-type kind cannot hold (it used to be stored under that kind\'s own type, its own name lost)', () => {
+    expect(rejectionOf({ ...heartRate, type: 'resting_heart_rate' })).toMatchObject({
+      type: 'resting_heart_rate',
+      category: 'format',
+      reason: 'samples[0]: kind heart_rate holds type heart_rate only, not resting_heart_rate: send resting_heart_rate as kind quantity',
+    });
+    expect(rejectionOf({ ...bloodPressure, type: 'blood_glucose' }).reason).toContain('kind blood_pressure holds type blood_pressure only');
+    const night = { kind: 'sleep_night', start: START, end: '2024-03-13T12:00:00Z', night_date: '2024-03-13' };
+    expect(rejectionOf({ ...night, type: 'mindful_minutes' }).reason).toBe('samples[0]: kind sleep_night holds type sleep_analysis only, not mindful_minutes');
+    expect(recordOf({ ...night, type: 'sleep_analysis' }).type).toBe('sleep_analysis');
+  });
 });
 
 describe('toStandardSample: an export is re-imported with identical results', () => {

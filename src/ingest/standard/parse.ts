@@ -22,6 +22,7 @@ import type {
   ValidationCategory,
   WorkoutRecord,
 } from '../records.js';
+import { SINGLE_TYPE_KINDS } from '../records.js';
 import { Problem, checkOrder, checkTimeWindow, isObject, isProblem, type Read } from '../sample-fields.js';
 import { normaliseUnit } from '../units.js';
 import {
@@ -127,6 +128,12 @@ function toRecord(sample: StandardSample, sent: unknown, ctx: ParseContext): Rea
   const type = canonicalMetricName(sample.type);
   if (NON_METRIC_TYPES.has(type)) {
     return new Problem('format', `type ${type} is not a metric: a ${sample.kind} sample needs a metric name`);
+  }
+  if (sample.kind !== 'quantity' && type !== SINGLE_TYPE_KINDS[sample.kind]) {
+    return new Problem(
+      'format',
+      `kind ${sample.kind} holds type ${SINGLE_TYPE_KINDS[sample.kind]} only, not ${type}${sample.kind === 'heart_rate' || sample.kind === 'blood_pressure' ? `: send ${type} as kind quantity` : ''}`,
+    );
   }
   switch (sample.kind) {
     case 'quantity': {

@@ -25,6 +25,8 @@ const timed = {
   source: z.string().optional().describe('The device or app that recorded the sample, exactly as sent; defaults to ""'),
 };
 const metricType = z.string().min(1).describe('The metric name, e.g. step_count (aliases such as vo2max are accepted)');
+/** The type of a kind whose table holds one (SINGLE_TYPE_KINDS): any other is rejected, naming the kind to use. */
+const singleType = (type: string) => z.string().min(1).describe(`${type}: the only type this kind holds`);
 
 export const QuantitySampleSchema = z.object({
   kind: z.literal('quantity'),
@@ -43,7 +45,7 @@ export const QuantitySampleSchema = z.object({
 
 export const HeartRateSampleSchema = z.object({
   kind: z.literal('heart_rate'),
-  type: metricType,
+  type: singleType('heart_rate'),
   ...timed,
   min: z.number(),
   avg: z.number(),
@@ -53,7 +55,7 @@ export const HeartRateSampleSchema = z.object({
 
 export const BloodPressureSampleSchema = z.object({
   kind: z.literal('blood_pressure'),
-  type: metricType,
+  type: singleType('blood_pressure'),
   ...timed,
   systolic: z.number(),
   diastolic: z.number(),
@@ -64,7 +66,7 @@ export const SLEEP_STAGES = ['Awake', 'Asleep', 'Core', 'REM', 'Deep', 'Unspecif
 
 export const SleepSegmentSampleSchema = z.object({
   kind: z.literal('sleep_segment'),
-  type: metricType,
+  type: singleType('sleep_analysis'),
   ...timed,
   stage: z.enum(SLEEP_STAGES),
   hours: z.number(),
@@ -72,7 +74,7 @@ export const SleepSegmentSampleSchema = z.object({
 
 export const SleepNightSampleSchema = z.object({
   kind: z.literal('sleep_night'),
-  type: metricType,
+  type: singleType('sleep_analysis'),
   ...timed,
   night_date: z.iso.date().describe('Local date of the night\'s end (YYYY-MM-DD)'),
   total_sleep: optionalNumber,

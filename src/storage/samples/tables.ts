@@ -18,6 +18,7 @@ import type {
   SleepSegmentRecord,
   SleepStage,
 } from '../../ingest/records.js';
+import { SINGLE_TYPE_KINDS } from '../../ingest/records.js';
 import type { PartitionedTable } from '../partitions.js';
 
 export type Row = Record<string, unknown>;
@@ -116,10 +117,10 @@ const heartRate: TableSpec<HeartRateRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', min: 'float8', avg: 'float8', max: 'float8', context: 'text' },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['min', 'avg', 'max', 'context'],
-  type: { name: 'heart_rate' },
+  type: { name: SINGLE_TYPE_KINDS.heart_rate },
   fromRow: (row) => ({
     kind: 'heart_rate',
-    type: 'heart_rate',
+    type: SINGLE_TYPE_KINDS.heart_rate,
     ...base(row),
     min: num(row.min),
     avg: num(row.avg),
@@ -138,10 +139,10 @@ const bloodPressure: TableSpec<BloodPressureRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', systolic: 'float8', diastolic: 'float8', pulse: 'float8' },
   key: ['user_id', 'start_at', 'end_at', 'source'],
   values: ['systolic', 'diastolic', 'pulse'],
-  type: { name: 'blood_pressure' },
+  type: { name: SINGLE_TYPE_KINDS.blood_pressure },
   fromRow: (row) => ({
     kind: 'blood_pressure',
-    type: 'blood_pressure',
+    type: SINGLE_TYPE_KINDS.blood_pressure,
     ...base(row),
     systolic: num(row.systolic),
     diastolic: num(row.diastolic),
@@ -159,8 +160,8 @@ const sleepSegment: TableSpec<SleepSegmentRecord> = {
   columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', stage: 'text', hours: 'float8' },
   key: ['user_id', 'start_at', 'end_at', 'source', 'stage'],
   values: ['hours'],
-  type: { name: 'sleep_analysis' },
-  fromRow: (row) => ({ kind: 'sleep_segment', type: 'sleep_analysis', ...base(row), stage: row.stage as SleepStage, hours: num(row.hours) }),
+  type: { name: SINGLE_TYPE_KINDS.sleep_segment },
+  fromRow: (row) => ({ kind: 'sleep_segment', type: SINGLE_TYPE_KINDS.sleep_segment, ...base(row), stage: row.stage as SleepStage, hours: num(row.hours) }),
   toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, stage: r.stage, hours: r.hours }),
 };
 
@@ -186,10 +187,10 @@ const sleepNight: TableSpec<SleepNightRecord> = {
   },
   key: ['user_id', 'night_date', 'source'],
   values: ['start_at', 'end_at', 'total_sleep', 'asleep', 'core', 'deep', 'rem', 'awake', 'in_bed', 'in_bed_start', 'in_bed_end'],
-  type: { name: 'sleep_analysis' },
+  type: { name: SINGLE_TYPE_KINDS.sleep_night },
   fromRow: (row) => ({
     kind: 'sleep_night',
-    type: 'sleep_analysis',
+    type: SINGLE_TYPE_KINDS.sleep_night,
     ...base(row),
     nightDate: str(row.night_date),
     totalSleep: optionalNum(row.total_sleep),
