@@ -94,10 +94,16 @@ export function createKeyService(deps: {
   const checkExpiry = (principal: Principal) =>
     principal.expiresAt !== null && Date.parse(principal.expiresAt) <= now();
 
-  async function fromCache(id: string): Promise<Principal | null> {
+  /** A verification this process remembers and that has not run out. */
+  function remembered(id: string): Principal | null {
     const hit = memory.get(id);
-    if (hit && hit.until > now()) return hit.principal;
-    if (hit) memory.delete(id);
+    return hit && hit.until > now() ? hit.principal : null;
+  }
+
+  async function fromCache(id: string): Promise<Principal | null> {
+    const known = remembered(id);
+    if (known) return known;
+    memory.delete(id);
     if (!redis || config.cacheSeconds === 0) return null;
     const stored = await redis.get(REDIS_PREFIX + id).catch(() => null);
     if (!stored) return null;
@@ -130,6 +136,14 @@ export function createKeyService(deps: {
     /** How many times argon2 verified a key: the cache's effect, observable in tests and benchmarks. */
     get verifications() {
       return verifications;
+    },
+
+    /**
+     * Whether `presented` would be verified from this process's memory: no
+     * argon2 and no round trip (the rate limits then need not check the address first).
+     */
+    remembers(presented: string | undefined): boolean {
+      return presented !== undefined && malformedReason(presented) === null && remembered(cacheId(presented)) !== null;
     },
 
     async authenticate(presented: string | undefined, client: ClientInfo): Promise<Principal> {

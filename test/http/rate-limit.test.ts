@@ -139,6 +139,12 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     const valid = await get(key, address);
     expect(valid.statusCode).toBe(429);
     expect(valid.headers['retry-after']).toBeDefined();
+    // Nor once the key is verified and remembered (its address check then goes out with its count).
+    expect((await get(key, newAddress())).statusCode).toBe(200);
+    const remembered = await get(key, address);
+    expect(remembered.statusCode).toBe(429);
+    expect(remembered.json().error.message).toMatch(/without a valid API key from this address/);
+    expect(limitHeaders(remembered)).toMatchObject({ limit: '3', remaining: '0' });
     // Other addresses are not affected.
     expect((await get(key, newAddress())).statusCode).toBe(200);
     // Missing keys count the same way.

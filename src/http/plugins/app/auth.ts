@@ -27,26 +27,28 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 
 /**
  * Rate limits wrap the verification (src/http/plugins/app/rate-limits.ts): an
- * address out of failures is refused first, a failure counts against the
- * address, a verified key counts against itself (before the scope check, since
- * a wrong-scope request still used the key).
+ * address out of failures is refused before argon2 runs, a failure counts
+ * against the address, a verified key counts against itself (before the scope
+ * check, since a wrong-scope request still used the key). A key this process
+ * has verified recently costs no argon2, so its address check goes to the store
+ * with its count, in one round trip; the answer to a refused address is the same.
  */
 export function requireScope(...scopes: Scope[]): onRequestHookHandler {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     const limits = request.server.rateLimits;
-    await limits.beforeAuthentication(request, reply);
+    const { keys } = request.server.services;
+    const presented = presentedKey(request);
+    const remembered = keys.remembers(presented);
+    if (!remembered) await limits.beforeAuthentication(request, reply);
     let principal: Principal;
     try {
-      principal = await request.server.services.keys.authenticate(presentedKey(request), {
-        ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? null,
-      });
+      principal = await keys.authenticate(presented, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
     } catch (error) {
       if (error instanceof AppError && error.code === 'UNAUTHORIZED') await limits.countAddress(request, reply);
       throw error;
     }
     request.principal = principal;
-    await limits.countKey(request, reply);
+    await (remembered ? limits.checkAddressAndCountKey(request, reply) : limits.countKey(request, reply));
     if (!scopes.some((scope) => hasScope(principal, scope))) {
       throw new AppError('FORBIDDEN', `this key lacks the ${scopes.join(' or ')} scope`);
     }
