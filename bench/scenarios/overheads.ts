@@ -57,7 +57,7 @@ export interface OverheadDefinition {
 export const OVERHEADS: OverheadDefinition[] = [
   { name: 'authentication with a cached key', subject: 'app route with a cached key, no rate limiting', base: 'app route', targetMs: 0.5 },
   {
-    name: 'rate limiting against Redis (the address checked, the key counted: two round trips)',
+    name: 'rate limiting against Redis (the address checked and the key counted, one round trip for a remembered key)',
     subject: 'app route with a cached key',
     base: 'app route with a cached key, no rate limiting',
     targetMs: 0.5,

@@ -25,8 +25,9 @@ const app = await buildApp(config, { db, logger, redis, postgis: false });
 
 const without = process.env.BENCH_PROBE_WITHOUT;
 if (without === 'rate-limit') {
-  // requireScope looks the limiter up on every request: these two are all a keyed request runs.
-  Object.assign(app.rateLimits, { beforeAuthentication: async () => undefined, countKey: async () => undefined });
+  // requireScope looks the limiter up on every request: these are all a keyed request runs.
+  const none = async () => undefined;
+  Object.assign(app.rateLimits, { beforeAuthentication: none, countKey: none, checkAddressAndCountKey: none });
 } else if (without === 'metrics') {
   // The request-telemetry hook records each request through this method; the log line stays.
   Object.assign(app.services.metrics, { httpRequest: () => undefined });
