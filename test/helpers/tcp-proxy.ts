@@ -15,8 +15,13 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** Ports a URL of these schemes means when it names none. */
+const DEFAULT_PORTS: Record<string, number> = { 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379, 'mqtt:': 1883 };
+
 export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
+  const targetPort = Number(target.port) || DEFAULT_PORTS[target.protocol];
+  if (!targetPort) throw new Error(`${targetUrl}: no port, and no default port for ${target.protocol}`);
   let mode: 'forward' | 'refuse' | 'stall' = 'forward';
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -29,7 +34,7 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     track(client);
     if (mode === 'refuse') return void client.destroy();
     if (mode === 'stall') return; // accepted, never answered
-    const upstream = connect({ host: target.hostname, port: Number(target.port) });
+    const upstream = connect({ host: target.hostname, port: targetPort });
     track(upstream);
     client.pipe(upstream).pipe(client);
     client.on('close', () => upstream.destroy());

@@ -2,17 +2,13 @@
  * CORS: off by default, an explicit list of origins otherwise; a refused
  * origin gets no CORS header at all; a wildcard never starts in production.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
+import { runProcess } from '../helpers/process.js';
 
 const ALLOWED = 'https://dash.example.com';
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const corsHeaders = (response: LightMyRequestResponse) =>
   Object.keys(response.headers).filter((name) => name.startsWith('access-control-'));
@@ -117,16 +113,8 @@ describe('CORS settings', () => {
   });
 
   it('does not start in production with a wildcard, and says why', async () => {
-    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', CORS_ALLOWED_ORIGINS: '*', PORT: '0', DATA_DIR: '/nonexistent/never-created' },
-      timeout: 30_000,
-    });
-    const failure = await run.then(
-      () => null,
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain('CORS_ALLOWED_ORIGINS: * (any origin) is not allowed when NODE_ENV=production');
+    const failure = await runProcess(['src/main.ts'], { NODE_ENV: 'production', CORS_ALLOWED_ORIGINS: '*', DATA_DIR: '/nonexistent/never-created' });
+    expect(failure.code).toBe(1);
+    expect(failure.stderr).toContain('CORS_ALLOWED_ORIGINS: * (any origin) is not allowed when NODE_ENV=production');
   });
 });

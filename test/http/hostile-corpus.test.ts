@@ -8,7 +8,7 @@
  * the storage is what differs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { hostileCorpus, type HostileCase } from '../helpers/hostile-corpus.js';
@@ -46,7 +46,7 @@ describe.each(databaseKinds())('the hostile corpus (%s database)', (kind) => {
   it(`refuses or accepts each of ${cases.length} bodies exactly as it should, never with a 5xx`, async () => {
     const problems: string[] = [];
     for (const c of cases) {
-      const response = await t.app.inject({ method: 'POST', url: '/api/v1/ingest', headers: { authorization: `Bearer ${'test-admin-key-0123456789'}`, ...c.headers }, payload: c.body });
+      const response = await t.app.inject({ method: 'POST', url: '/api/v1/ingest', headers: { authorization: `Bearer ${ADMIN_KEY}`, ...c.headers }, payload: c.body });
       const what = `${c.family} / ${c.name}`;
       const body = response.json();
       if ('status' in c.expect) {
@@ -98,7 +98,7 @@ describe('hostile JSON on routes other than /ingest', () => {
     t.app.inject({
       method: 'POST',
       url: '/api/v1/admin/users',
-      headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
       payload,
     });
 

@@ -83,8 +83,8 @@ describe('body size limits over a real connection', () => {
     expect(chunked.status).toBe(413);
     const declared = await post(`${url}/api/v1/ingest`, zeros(20 * MB), { 'content-length': String(20 * MB) });
     expect(declared.status).toBe(413);
-    // The connection is still usable afterwards.
-    expect((await t.app.inject({ url: '/health' })).statusCode).toBe(200);
+    // The server still answers over a real connection afterwards.
+    expect((await fetch(`${url}/health`)).status).toBe(200);
   });
 
   it('keeps bodies of other routes under 1 MiB, and says so (the message used to name no limit)', async () => {

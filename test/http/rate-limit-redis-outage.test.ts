@@ -11,9 +11,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedis } from '../../src/storage/redis.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { silent } from '../helpers/databases.js';
+import { readyRedis } from '../helpers/redis.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -50,9 +49,7 @@ describe.skipIf(!inject('redisAvailable'))('rate limits while Redis goes away an
 
   beforeAll(async () => {
     proxy = await startTcpProxy(testServices.redisUrl!);
-    redisA = createRedis(proxy.url, silent);
-    redisB = createRedis(proxy.url, silent);
-    await Promise.all([redisA, redisB].map((r) => new Promise((resolve) => r.once('ready', resolve))));
+    [redisA, redisB] = await Promise.all([readyRedis(proxy.url), readyRedis(proxy.url)]);
     const env = { RATE_LIMIT_REQUESTS_PER_HOUR: '5', RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:` };
     const logger = pino({ level: 'info' }, { write: (line: string) => void logA.push(JSON.parse(line)) });
     a = await createTestApp('embedded', { redis: redisA, env, logger });

@@ -8,19 +8,12 @@ import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedis } from '../../src/storage/redis.js';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
-import { silent } from '../helpers/databases.js';
+import { readyRedis } from '../helpers/redis.js';
 import { testServices } from '../helpers/services.js';
 
 const MINUTE = 60_000;
 const stores = inject('redisAvailable') ? (['memory', 'redis'] as const) : (['memory'] as const);
-
-export async function readyRedis(url: string): Promise<Redis> {
-  const redis = createRedis(url, silent);
-  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  return redis;
-}
 
 describe.each(stores)('rate limits (%s store)', (store) => {
   let t: TestApp;

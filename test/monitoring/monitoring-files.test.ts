@@ -6,12 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { exportedNames } from '../helpers/prometheus.js';
+import { ROOT } from '../helpers/process.js';
+import { exportedNames, scrape } from '../helpers/prometheus.js';
 
-const MONITORING = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../monitoring');
+const MONITORING = path.join(ROOT, 'monitoring');
 const RULES = path.join(MONITORING, 'prometheus/alerts.yml');
 const RULE_TESTS = path.join(MONITORING, 'prometheus/alerts.test.yml');
 const DASHBOARD = path.join(MONITORING, 'grafana/health-export-api.json');
@@ -42,7 +42,7 @@ describe('metric names in the rules and the dashboard', () => {
   let exported: Set<string>;
   beforeAll(async () => {
     t = await createTestApp('embedded');
-    exported = exportedNames((await t.app.inject({ method: 'GET', url: '/metrics' })).body);
+    exported = exportedNames((await scrape(t.app)).text);
   });
   afterAll(() => t.close());
 

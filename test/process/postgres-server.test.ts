@@ -35,9 +35,7 @@ describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
   });
 
   it('reports the database down on /ready (503, naming it) while /health stays 200', async () => {
-    const target = new URL(await createEmptyPostgres());
-    target.port ||= '5432';
-    const proxy = await startTcpProxy(target.toString());
+    const proxy = await startTcpProxy(await createEmptyPostgres());
     const server = await startServerProcess({ DATABASE_URL: proxy.url, DATABASE_CONNECT_TIMEOUT_MS: '1000' });
     servers.push(server);
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);

@@ -116,6 +116,7 @@ describe.each(databaseKinds())('sample lists (%s database)', (kind) => {
 
   it('converts to ?unit= and refuses a unit of another kind, naming the supported ones', async () => {
     const miles = (await ok('/api/v1/data/metrics/walking_running_distance?limit=5&unit=mi')).items;
+    expect(miles).toHaveLength(5);
     for (const item of miles) {
       expect(item.unit).toBe('mi');
       expect(item.value).toBeCloseTo(item.sent_value, 9);

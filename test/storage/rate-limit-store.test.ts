@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRateLimitStore, type RateLimitStore } from '../../src/storage/rate-limit/index.js';
-import { createRedis } from '../../src/storage/redis.js';
 import { silent } from '../helpers/databases.js';
+import { readyRedis } from '../helpers/redis.js';
 import { testServices } from '../helpers/services.js';
 
 const HOUR = 3_600_000;
@@ -23,9 +23,8 @@ describe.each(kinds)('the sliding-window store (%s)', (kind) => {
   beforeAll(async () => {
     const connect = async () => {
       if (kind === 'memory') return null;
-      const redis = createRedis(testServices.redisUrl!, silent);
+      const redis = await readyRedis(testServices.redisUrl!);
       clients.push(redis);
-      await new Promise((resolve) => redis.once('ready', resolve));
       return redis;
     };
     // Two "processes": with Redis they share one window, in memory each has its own.
