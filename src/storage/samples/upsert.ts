@@ -27,8 +27,6 @@ export interface TypeCounts {
   unchanged: number;
 }
 
-/** A row tagged with the `by_type` name it counts under (without user_id and ingestion_id: see `Owner`). */
-export type TaggedRow = Row & { t: string };
 
 /** Whose rows a chunk holds, and which ingestion wrote them. */
 export interface Owner {
@@ -46,11 +44,13 @@ function upsertSql(spec: TableSpec<never>): string {
   if (cached) return cached;
   const columns = Object.keys(spec.columns);
   const perRow = columns.filter((column) => !OWNER_COLUMNS.includes(column));
-  const recordType = ['t text', ...perRow.map((column) => `${column} ${spec.columns[column]}`)].join(', ');
+  const recordType = perRow.map((column) => `${column} ${spec.columns[column]}`).join(', ');
+  // The by_type name each row counts under: a column of the row, or the table's one name.
+  const typeOf = 'column' in spec.type ? `i.${spec.type.column}` : `'${spec.type.name}'::text`;
   const stored = (alias: string) => `ROW(${spec.values.map((c) => `${alias}.${c}`).join(', ')})`;
   const sql = `
 WITH input AS (
-  SELECT $2::uuid AS user_id, $3::uuid AS ingestion_id, i.* FROM json_to_recordset($1::json) AS i(${recordType})
+  SELECT ${typeOf} AS t, $2::uuid AS user_id, $3::uuid AS ingestion_id, i.* FROM json_to_recordset($1::json) AS i(${recordType})
 ), prior AS (
   SELECT i.t, p.same
   FROM input i CROSS JOIN LATERAL (
@@ -78,7 +78,7 @@ export async function upsertChunk(
   db: Queryable,
   spec: TableSpec<never>,
   owner: Owner,
-  rows: TaggedRow[],
+  rows: Row[],
 ): Promise<Map<string, TypeCounts>> {
   const result = await db.query<{ t: string; total: number; unchanged: number; updated: number }>(
     upsertSql(spec),

@@ -13,8 +13,8 @@ import type { HealthRecord, Rejection, WorkoutRecord } from '../../ingest/record
 import type { Metrics } from '../../monitoring/metrics.js';
 import { isTransientError, type Database } from '../database.js';
 import { ensurePartitions } from '../partitions.js';
-import { TABLES, type ChunkedKind, type TableSpec } from './tables.js';
-import { isDataError, upsertChunk, type Owner, type TaggedRow } from './upsert.js';
+import { TABLES, type ChunkedKind, type Row, type TableSpec } from './tables.js';
+import { isDataError, upsertChunk, type Owner } from './upsert.js';
 import { writeWorkout } from './workouts.js';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
@@ -26,7 +26,7 @@ export interface WriterSink {
 }
 
 interface Entry {
-  row: TaggedRow;
+  row: Row;
   record: HealthRecord;
 }
 
@@ -145,8 +145,7 @@ export function createSampleWriter(options: {
       if (failure) throw failure;
       if (record.kind === 'workout') return launch(flushWorkout(record));
       const spec = TABLES[record.kind] as TableSpec<HealthRecord>;
-      const row = spec.toRow(record) as TaggedRow;
-      row.t = record.type;
+      const row = spec.toRow(record);
       let buffer = buffers.get(record.kind);
       if (!buffer) buffers.set(record.kind, (buffer = new Map()));
       let key = '';
