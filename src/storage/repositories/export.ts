@@ -74,7 +74,8 @@ export async function* exportRecords(db: Queryable, userId: string, filter: Expo
       const records: HealthRecord[] = [];
       for (const row of rows) {
         const id = row.id as string;
-        records.push(workoutFromRows(row, await readRoute(db, userId, id), await readSeries(db, userId, id)));
+        const [route, series] = await Promise.all([readRoute(db, userId, id), readSeries(db, userId, id)]);
+        records.push(workoutFromRows(row, route, series));
       }
       yield records;
     }

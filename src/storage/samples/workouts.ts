@@ -127,7 +127,7 @@ async function writeSeries(tx: Queryable, userId: string, workoutId: string, wor
 }
 
 /** The summary columns a workout record is rebuilt from (the inverse of the writer above). */
-export const WORKOUT_COLUMNS = ['id', 'workout_key', 'start_at', 'end_at', ...SUMMARY] as const;
+export const WORKOUT_COLUMNS = ['id', 'workout_key', ...SUMMARY] as const;
 export const ROUTE_POINT_COLUMNS = ['point_time', 'lat', 'lon', 'altitude', 'speed', 'course', 'horizontal_accuracy', 'vertical_accuracy'] as const;
 export const SERIES_POINT_COLUMNS = ['series', 'point_time', 'source', 'qty', 'min', 'avg', 'max', 'unit'] as const;
 
