@@ -20,9 +20,6 @@ import routes from './http/routes/index.js';
 import { serverOptions } from './http/server-options.js';
 import { createServices, type ServiceDeps, type Services } from './services.js';
 
-export type AppDeps = ServiceDeps;
-export type { Services };
-
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
@@ -32,7 +29,7 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(config: Config, deps: ServiceDeps): Promise<FastifyInstance> {
   const services = await createServices(config, deps);
 
   const app = Fastify({

@@ -25,7 +25,6 @@ export function serverOptions(edge: Config['edge']): FastifyHttpOptions<Server> 
     clientErrorHandler,
     http: {
       headersTimeout: headersMs,
-      requestTimeout: requestMs,
       // How often Node checks those two timeouts (default 30 s would let 90 s become 120 s).
       connectionsCheckingInterval: Math.min(1000, headersMs),
     },

@@ -8,6 +8,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { KNOWN_METRICS } from '../ingest/metric-names.js';
+import { NON_METRIC_TYPES } from '../ingest/standard/schema.js';
 import type { ValidationCategory } from '../ingest/records.js';
 import type { MqttOutcome } from '../mqtt/intake.js';
 import type { Counts } from '../storage/repositories/ingestions.js';
@@ -15,16 +16,7 @@ import type { Counts } from '../storage/repositories/ingestions.js';
 const PREFIX = 'health_export_';
 
 /** The `type` label values: every known metric name and the non-metric arrays; anything else counts as `other`. */
-export const SAMPLE_TYPES: ReadonlySet<string> = new Set([
-  ...KNOWN_METRICS,
-  'workouts',
-  'state_of_mind',
-  'symptoms',
-  'medications',
-  'cycle_tracking',
-  'ecg',
-  'heart_rate_notifications',
-]);
+export const SAMPLE_TYPES: ReadonlySet<string> = new Set([...KNOWN_METRICS, ...NON_METRIC_TYPES]);
 
 export function sampleTypeLabel(type: string): string {
   return SAMPLE_TYPES.has(type) ? type : 'other';

@@ -27,6 +27,7 @@ import { Problem, checkOrder, checkTimeWindow, isObject, isProblem, type Read } 
 import { normaliseUnit } from '../units.js';
 import {
   EVENT_TYPES,
+  NON_METRIC_TYPES,
   SLEEP_STAGES,
   StandardSampleSchema,
   type EcgSample,
@@ -40,7 +41,6 @@ const _stagesMatch: Same<(typeof SLEEP_STAGES)[number], SleepStage> = true;
 const _eventTypesMatch: Same<(typeof EVENT_TYPES)[number], EventType> = true;
 
 /** Names reserved for the non-metric kinds; a metric sample may not use them. */
-const NON_METRIC_TYPES = new Set<string>(['workouts', 'ecg', ...EVENT_TYPES]);
 
 /** An object with a `samples` array. */
 export function isStandardPayload(body: unknown): boolean {

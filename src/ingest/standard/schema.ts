@@ -138,6 +138,9 @@ export const EVENT_TYPES = [
   'heart_rate_notifications',
 ] as const;
 
+/** The types that name no metric: workouts, ECGs and the events. */
+export const NON_METRIC_TYPES: ReadonlySet<string> = new Set(['workouts', 'ecg', ...EVENT_TYPES]);
+
 export const EventSampleSchema = z.object({
   kind: z.literal('event'),
   type: z.enum(EVENT_TYPES),

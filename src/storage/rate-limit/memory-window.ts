@@ -32,7 +32,7 @@ export function memoryWindow(): WindowStore {
     return bucket;
   }
 
-  function state(bucket: Bucket, now: number, limit: number, allowed: boolean): WindowState {
+  function state(bucket: Bucket, now: number, allowed: boolean): WindowState {
     const oldest = bucket.times[0];
     return { count: bucket.times.length, allowed, resetMs: oldest === undefined ? 0 : Math.max(0, oldest + bucket.windowMs - now) };
   }
@@ -56,13 +56,13 @@ export function memoryWindow(): WindowStore {
       const bucket = current(key, now, windowMs);
       const allowed = bucket.times.length < limit;
       if (allowed) bucket.times.push(now);
-      return state(bucket, now, limit, allowed);
+      return state(bucket, now, allowed);
     },
     async peek(key, now, limit, windowMs) {
       const bucket = buckets.get(key);
       if (!bucket) return { count: 0, allowed: limit > 0, resetMs: 0 };
       const live = current(key, now, windowMs);
-      return state(live, now, limit, live.times.length < limit);
+      return state(live, now, live.times.length < limit);
     },
   };
 }

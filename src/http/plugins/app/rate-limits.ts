@@ -6,8 +6,8 @@
  * (RATE_LIMIT_IP_REQUESTS_PER_HOUR). An address that has used up its budget is
  * refused whatever its key, and before argon2 verifies one: otherwise a guesser
  * would still learn which keys are valid from 200-versus-429. Routes that authenticate
- * call these from `requireScope`; a route with `config: { rateLimit: false }`
- * (health, readiness, metrics) is never limited.
+ * call these from `requireScope`; routes that do not (health, readiness, metrics,
+ * the API documents) are never limited.
  */
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -48,8 +48,6 @@ declare module 'fastify' {
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 type LimiterResult = Awaited<ReturnType<Limiter>>;
 
-const exempt = (request: FastifyRequest) => request.routeOptions.config?.rateLimit === false;
-
 export default fp(
   async function rateLimits(app: FastifyInstance) {
     const { perKey, perAddress, windowMs } = app.config.edge.rateLimit;
@@ -86,20 +84,16 @@ export default fp(
 
     const limits: RateLimits = {
       async beforeAuthentication(request, reply) {
-        if (exempt(request)) return;
         refuseSpentAddress(await byAddress(request, { increment: false }), reply);
       },
       async countAddress(request, reply) {
-        if (exempt(request)) return;
         const result = await byAddress(request);
         answer(result, reply, !result.isAllowed && result.isExceeded, 'ip', addressLimit);
       },
       async countKey(request, reply) {
-        if (exempt(request)) return;
         answerKey(await byKey(request), reply);
       },
       async checkAddressAndCountKey(request, reply) {
-        if (exempt(request)) return;
         const address = byAddress(request, { increment: false });
         const key = byKey(request);
         // Settled below, unless the address is refused first.
