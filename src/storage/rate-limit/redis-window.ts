@@ -28,25 +28,19 @@ if oldest[2] then reset = tonumber(oldest[2]) + window - now end
 return {count, allowed, reset}
 `;
 
+/** The script as a command of the client: ioredis sends EVALSHA, and the script again when Redis lost it. */
+type WithSlidingWindow = Redis & { slidingWindow(key: string, ...args: (string | number)[]): Promise<[number, number, number]> };
+
 export function redisWindow(redis: Redis, prefix: string): WindowStore {
   // Members must be unique even for requests in the same millisecond from different processes.
   const processId = randomBytes(6).toString('hex');
   let sequence = 0;
-  let sha: string | undefined;
+  redis.defineCommand('slidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
 
   async function run(key: string, now: number, limit: number, windowMs: number, count: boolean): Promise<WindowState> {
-    const args = [prefix + key, now, windowMs, limit, `${now}:${processId}:${sequence++}`, count ? 1 : 0];
-    let reply: unknown;
-    try {
-      sha ??= (await redis.script('LOAD', SLIDING_WINDOW)) as string;
-      reply = await redis.evalsha(sha, 1, ...args);
-    } catch (error) {
-      // Redis was restarted or flushed its scripts: load the script again next time.
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      sha = undefined;
-      reply = await redis.eval(SLIDING_WINDOW, 1, ...args);
-    }
-    const [counted, allowed, reset] = reply as [number, number, number];
+    const [counted, allowed, reset] = await (redis as WithSlidingWindow).slidingWindow(
+      prefix + key, now, windowMs, limit, `${now}:${processId}:${sequence++}`, count ? 1 : 0,
+    );
     return { count: counted, allowed: allowed === 1, resetMs: Math.max(0, reset) };
   }
 
