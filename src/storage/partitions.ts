@@ -10,9 +10,9 @@ export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
 const MONTHS_AHEAD = 3;
 const known = new WeakMap<Queryable, Set<string>>();
 
-/** 'YYYY-MM' of an ISO timestamp or Date, in UTC. */
-export function monthOf(time: string | Date): string {
-  return (typeof time === 'string' ? new Date(time) : time).toISOString().slice(0, 7);
+/** 'YYYY-MM' of a Date, in UTC. */
+export function monthOf(time: Date): string {
+  return time.toISOString().slice(0, 7);
 }
 
 export async function ensurePartitions(db: Queryable, table: PartitionedTable, months: Iterable<string>): Promise<void> {

@@ -45,11 +45,13 @@ const iso = (date: Date) => date.toISOString();
 /** end_at beside an already formatted start_at: most samples are instants, formatted once. */
 const endIso = (r: { start: Date; end: Date }, startAt: string) => (r.end.getTime() === r.start.getTime() ? startAt : iso(r.end));
 const identity = { user_id: 'uuid', ingestion_id: 'uuid' };
+/** Whose rows they are and which ingestion wrote them: columns every chunked table has, never read back into a record. */
+export const OWNER_COLUMNS: readonly string[] = Object.keys(identity);
 
 /** The columns a record is rebuilt from; dates as text (drivers turn them into local-midnight Dates). */
 export function readColumns(spec: Pick<TableSpec, 'columns'>, alias = 't'): string {
   return Object.entries(spec.columns)
-    .filter(([column]) => column !== 'user_id' && column !== 'ingestion_id')
+    .filter(([column]) => !OWNER_COLUMNS.includes(column))
     .map(([column, type]) => (type === 'date' ? `${alias}.${column}::text AS ${column}` : `${alias}.${column}`))
     .join(', ');
 }
@@ -58,9 +60,11 @@ export function readColumns(spec: Pick<TableSpec, 'columns'>, alias = 't'): stri
 export const asDate = (value: unknown): Date => (value instanceof Date ? value : new Date(value as string));
 const optionalDate = (value: unknown): Date | null => (value === null || value === undefined ? null : asDate(value));
 const num = (value: unknown) => value as number;
-const optionalNum = (value: unknown) => (value === null || value === undefined ? null : (value as number));
+/** A column that may be NULL (or absent from the row) as `T | null`. */
+export const nullable = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (value as T));
+const optionalNum = nullable<number>;
 const str = (value: unknown) => value as string;
-const optionalStr = (value: unknown) => (value === null || value === undefined ? null : (value as string));
+const optionalStr = nullable<string>;
 /** Fields every record has; `raw` is only kept for rejections, so a stored record has none. */
 const base = (row: Row) => ({ start: asDate(row.start_at), end: asDate(row.end_at), source: str(row.source), raw: null });
 

@@ -19,7 +19,7 @@
  * every monthly partition again for each chunk (most of a small upload's cost).
  */
 import type { Queryable } from '../database.js';
-import type { Row, TableSpec } from './tables.js';
+import { OWNER_COLUMNS, type Row, type TableSpec } from './tables.js';
 
 export interface TypeCounts {
   inserted: number;
@@ -34,8 +34,6 @@ export interface Owner {
   ingestionId: string | null;
 }
 
-/** Columns every chunked table has, sent once per statement instead of once per row. */
-const OWNER_COLUMNS = ['user_id', 'ingestion_id'];
 
 const statements = new WeakMap<TableSpec<never>, string>();
 

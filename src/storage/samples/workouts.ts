@@ -7,7 +7,7 @@
 import type { WorkoutRecord } from '../../ingest/records.js';
 import type { Database, Queryable } from '../database.js';
 import { routeLineSql } from '../postgis.js';
-import { asDate } from './tables.js';
+import { asDate, nullable } from './tables.js';
 import type { Outcome } from './writer.js';
 
 const SUMMARY = [
@@ -136,7 +136,6 @@ export type WorkoutRow = Columns<typeof WORKOUT_COLUMNS>;
 export type RoutePointRow = Columns<typeof ROUTE_POINT_COLUMNS>;
 export type SeriesPointRow = Columns<typeof SERIES_POINT_COLUMNS>;
 
-const nullable = <T>(value: unknown) => (value === undefined ? null : (value as T | null));
 
 /** A stored workout as the record it was written from; workouts carry no source. */
 export function workoutFromRows(row: WorkoutRow, route: RoutePointRow[], series: SeriesPointRow[]): WorkoutRecord {
