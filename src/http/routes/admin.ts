@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors.js';
 import { auditRepository } from '../../storage/repositories/audit.js';
 import { usersRepository, type UserRow } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listQuery, listSchema, isoTime } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listQuery, listSchema, isoTime } from '../schemas/common.js';
 
 const userSchema = z
   .object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() })
@@ -77,12 +77,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const after = decodeCursor(request.query.cursor, (v): v is { created_at: string; id: string } => typeof v === 'object' && v !== null);
       const rows = await users.list(request.query.limit + 1, after);
-      const page = rows.slice(0, request.query.limit);
-      const last = page.at(-1);
-      return {
-        items: page.map(userView),
-        next: rows.length > page.length && last ? encodeCursor({ created_at: isoTime(last.created_at), id: last.id }) : null,
-      };
+      return listFrom(rows, request.query.limit, userView, (last) => ({ created_at: isoTime(last.created_at), id: last.id }));
     },
   );
 
@@ -100,11 +95,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const before = decodeCursor(request.query.cursor, (v): v is string => typeof v === 'string');
       const rows = await audit.list(request.query.limit + 1, before);
-      const page = rows.slice(0, request.query.limit);
-      return {
-        items: page.map(({ id: _id, at, ...rest }) => ({ at: isoTime(at), ...rest })),
-        next: rows.length > page.length ? encodeCursor(page.at(-1)!.id) : null,
-      };
+      return listFrom(rows, request.query.limit, ({ id: _id, at, ...rest }) => ({ at: isoTime(at), ...rest }), (last) => last.id);
     },
   );
 };

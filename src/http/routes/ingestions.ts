@@ -10,7 +10,7 @@ import { hasScope } from '../../auth/key-service.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, listSchema, listQuery, uuidParam, isoTime } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listSchema, listQuery, uuidParam, isoTime } from '../schemas/common.js';
 import { ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
 const isPageKey = (v: unknown): v is { received_at: string; id: string } =>
@@ -55,12 +55,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       const principal = principalOf(request);
       const userId = request.query.user_id && hasScope(principal, 'admin') ? request.query.user_id : principal.userId;
       const rows = await repository.list(userId, request.query.limit + 1, decodeCursor(request.query.cursor, isPageKey));
-      const page = rows.slice(0, request.query.limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((row) => ingestionView(row)),
-        next: rows.length > page.length && last ? encodeCursor({ received_at: isoTime(last.received_at), id: last.id }) : null,
-      };
+      return listFrom(rows, request.query.limit, (row) => ingestionView(row), (last) => ({ received_at: isoTime(last.received_at), id: last.id }));
     },
   );
 
@@ -99,11 +94,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!row) throw notFound('ingestion');
       const after = decodeCursor(request.query.cursor, (v): v is number => typeof v === 'number');
       const rows = await repository.rejections(row.user_id, row.id, request.query.limit + 1, after);
-      const page = rows.slice(0, request.query.limit);
-      return {
-        items: page.map(({ type, category, reason, sample }) => ({ type, category, reason, sample })),
-        next: rows.length > page.length ? encodeCursor(page.at(-1)!.seq) : null,
-      };
+      return listFrom(rows, request.query.limit, ({ type, category, reason, sample }) => ({ type, category, reason, sample }), (last) => last.seq);
     },
   );
 

@@ -36,6 +36,15 @@ export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/**
+ * `{items, next}` from the `limit + 1` rows a list read: the first `limit` as
+ * items, and a cursor after the last of them when there was one more.
+ */
+export function listFrom<R, T>(rows: R[], limit: number, view: (row: R) => T, cursorOf: (last: R) => unknown): { items: T[]; next: string | null } {
+  const page = rows.slice(0, limit);
+  return { items: page.map(view), next: rows.length > limit ? encodeCursor(cursorOf(page.at(-1)!)) : null };
+}
+
 export function decodeCursor<T>(cursor: string | undefined, check: (value: unknown) => value is T): T | undefined {
   if (cursor === undefined) return undefined;
   try {
