@@ -4,7 +4,7 @@
  * rows into them. Times are ISO 8601 in UTC; hours, metres, kcal as named.
  */
 import { z } from 'zod';
-import { isoTime, isoTimeOrNull, listSchema } from './common.js';
+import { isoTime, isoTimeOrNull, listQuery, listSchema } from './common.js';
 import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
@@ -28,8 +28,8 @@ export const rangeQuery = z.object({
   end: instant.optional().describe('Samples starting before this instant (exclusive)').meta({ example: '2024-03-18T00:00:00-04:00' }),
 });
 
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Items per page (1-1000)').meta({ example: 1000 }),
+/** listQuery, with room for longer (sample) cursors, and an order. */
+export const pageQuery = listQuery.extend({
   cursor: z.string().max(1024).optional().describe('The `next` value of the previous page').meta({ example: 'WyIyMDI0LTAzLTE0VDA0OjAzOjAwLjAwMFoiXQ' }),
   order: z.enum(['asc', 'desc']).default('asc').describe('By start time').meta({ example: 'desc' }),
 });
