@@ -7,10 +7,10 @@
  */
 import type { HealthRecord } from '../../ingest/records.js';
 import type { Queryable } from '../database.js';
-import { readColumns, TABLES, type TableSpec } from '../samples/tables.js';
+import { TABLES, type TableSpec } from '../samples/tables.js';
 import { workoutFromRows, WORKOUT_COLUMNS, type WorkoutRow } from '../samples/workouts.js';
 import { keysetBatches, type KeyColumn, type KeyType } from './keyset.js';
-import { sampleConditions } from './readings.js';
+import { sampleConditions, sampleQuery } from './readings.js';
 import { readRoute, readSeries, WORKOUT_KEY } from './workouts.js';
 
 export interface ExportFilter {
@@ -50,18 +50,14 @@ export async function* exportRecords(db: Queryable, userId: string, filter: Expo
 
   for (const spec of Object.values(TABLES) as TableSpec[]) {
     const size = spec.table === 'ecg_recordings' ? ECG_BATCH : batch;
-    const select = readColumns(spec);
     if ('column' in spec.type) {
       const column = spec.type.column;
       for (const type of (await typesStored(db, spec.table, column, userId)).filter(wanted)) {
-        const { where, params } = sampleConditions(userId, range);
-        params.push(type);
-        where.push(`t.${column} = $${params.length}`);
-        const query = { from: `${spec.table} t`, select, key: keyOf(spec, ['user_id', column]), where, params };
+        const query = sampleQuery(spec, keyOf(spec, ['user_id', column]), userId, range, (n) => `t.${column} = $${n}`, type);
         for await (const rows of keysetBatches(db, query, size)) yield rows.map((row) => spec.fromRow(row));
       }
     } else if (wanted(spec.type.name)) {
-      const query = { from: `${spec.table} t`, select, key: keyOf(spec, ['user_id']), ...sampleConditions(userId, range) };
+      const query = sampleQuery(spec, keyOf(spec, ['user_id']), userId, range);
       for await (const rows of keysetBatches(db, query, size)) yield rows.map((row) => spec.fromRow(row));
     }
   }

@@ -5,7 +5,7 @@
  * exclusive on the sample's start, and an exact `source`.
  */
 import type { Queryable } from '../database.js';
-import { readColumns, TABLES } from '../samples/tables.js';
+import { readColumns, TABLES, type TableSpec } from '../samples/tables.js';
 import { keysetPage, type KeyColumn, type KeysetQuery, type Key, type Order, type Page } from './keyset.js';
 
 export interface SampleFilter {
@@ -49,13 +49,21 @@ export function sampleConditions(userId: string, filter: SampleFilter): { where:
   return { where, params };
 }
 
-function query(table: string, select: string, key: KeyColumn[], userId: string, filter: SampleFilter, extra?: (n: number) => string, value?: unknown): KeysetQuery {
+/** One user's rows of a table in keyset order, filtered, with one more condition when given. */
+export function sampleQuery(
+  spec: TableSpec,
+  key: KeyColumn[],
+  userId: string,
+  filter: SampleFilter,
+  extra?: (n: number) => string,
+  value?: unknown,
+): KeysetQuery {
   const { where, params } = sampleConditions(userId, filter);
   if (extra) {
     params.push(value);
     where.push(extra(params.length));
   }
-  return { from: `${table} t`, select, key, where, params };
+  return { from: `${spec.table} t`, select: readColumns(spec), key, where, params };
 }
 
 /** Where a metric's samples are kept: the quantity table, or a typed table of their own. */
@@ -79,25 +87,20 @@ export const TYPED_METRICS = [
 ] as const satisfies readonly { name: string; store: MetricStore; table: string; unit: string }[];
 
 export function readingsRepository(db: Queryable) {
+  /** A page of one user's rows of a typed table, in `key` order. */
+  const list =
+    (spec: TableSpec, key: KeyColumn[]) =>
+    (userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
+      keysetPage(db, sampleQuery(spec, key, userId, filter), page);
+
   return {
-    heartRate: (userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(db, query('heart_rate_samples', readColumns(TABLES.heart_rate), READING_KEYS.heartRate, userId, filter), page),
-
-    bloodPressure: (userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(db, query('blood_pressure_samples', readColumns(TABLES.blood_pressure), READING_KEYS.bloodPressure, userId, filter), page),
-
-    sleepSegments: (userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(db, query('sleep_segments', readColumns(TABLES.sleep_segment), READING_KEYS.sleepSegments, userId, filter), page),
-
-    sleepNights: (userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(db, query('sleep_nights', readColumns(TABLES.sleep_night), READING_KEYS.sleepNights, userId, filter), page),
+    heartRate: list(TABLES.heart_rate, READING_KEYS.heartRate),
+    bloodPressure: list(TABLES.blood_pressure, READING_KEYS.bloodPressure),
+    sleepSegments: list(TABLES.sleep_segment, READING_KEYS.sleepSegments),
+    sleepNights: list(TABLES.sleep_night, READING_KEYS.sleepNights),
 
     metricSamples: (userId: string, metric: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(
-        db,
-        query('quantity_samples', readColumns(TABLES.quantity), READING_KEYS.metricSamples, userId, filter, (n) => `t.metric = $${n}`, metric),
-        page,
-      ),
+      keysetPage(db, sampleQuery(TABLES.quantity, READING_KEYS.metricSamples, userId, filter, (n) => `t.metric = $${n}`, metric), page),
 
     /** The unit of the user's latest sample of a metric (its canonical unit), or null without samples. */
     async metricUnit(userId: string, metric: string): Promise<string | null> {
