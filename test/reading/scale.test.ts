@@ -60,8 +60,12 @@ describe.each(databaseKinds())('reading at volume (%s database)', (kind) => {
   });
 
   // The embedded database takes minutes to write and read a year of minutes; PostgreSQL shows the bound.
+  // The bound is one only buffering breaks: the 525,600 lines and their joined body alone, held in a
+  // bare Node process, grew it by 309 MB (before any row or record), while streaming grew this one by 140-210 MB
+  // (V8 keeps the heap it grew under the allocation rate; the benchmark reports the figure). It was
+  // 200 MB, and a CI run streaming correctly measured 209.
   it.skipIf(kind === 'embedded')(
-    'streams a year of per-minute heart rate (525,600 samples) as NDJSON while the server grows by less than 200 MB',
+    'streams a year of per-minute heart rate (525,600 samples) as NDJSON while the process grows by less than 300 MB',
     async () => {
       const { userId, key } = await t.userWithKey('year@example.com');
       await partitionsFor(t, 'heart_rate_samples', '2023-01-01', '2023-12-31');
@@ -96,7 +100,7 @@ describe.each(databaseKinds())('reading at volume (%s database)', (kind) => {
       const growthMb = (peak - baseline) / 1024 / 1024;
       expect(status).toBe(200);
       expect(lines).toBe(525_600);
-      expect(growthMb).toBeLessThan(200);
+      expect(growthMb).toBeLessThan(300);
     },
     300_000,
   );
