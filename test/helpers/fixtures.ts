@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The shared fixtures live beside the repository; tests read them there, never copies. */
-export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/hae');
+/** The app's payloads the tests rely on, kept in the repository (see test/fixtures/hae/README.md). */
+export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/hae');
 
 export function fixturePath(name: string): string {
   return path.join(FIXTURES_DIR, name);
