@@ -17,7 +17,7 @@ import { CliError, refuseRemote, withBackend } from './backend.js';
 
 export type Output = (line: string) => void;
 
-const SCOPES: Scope[] = ['ingest', 'read', 'admin'];
+const SCOPES: Scope[] = ['ingest', 'read', 'admin', 'delete'];
 
 export async function migrateCommand(config: Config, out: Output): Promise<void> {
   await withBackend(config, async (backend) => {

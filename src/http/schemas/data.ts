@@ -172,6 +172,77 @@ export const metricItem = z
   })
   .meta({ id: 'Metric', example: { name: 'step_count', unit: 'count', count: 1492, first: '2024-03-13T04:00:00.000Z', last: '2024-03-18T03:59:00.000Z', path: '/api/v1/data/metrics/step_count' } });
 
+/** Items of the five event types: when, which source, what tells same-time records apart, and the record as sent. */
+const eventItem = (id: string, example: Record<string, unknown>) =>
+  z
+    .object({
+      ...timed,
+      qualifier: z.string().describe("What tells same-time records apart (the state of mind's id, a symptom's name, a medication's displayText, ...)"),
+      data: z.record(z.string(), z.unknown()).describe('The record exactly as the app sent it'),
+    })
+    .meta({ id, example });
+
+const EVENT_START = '2025-02-03T08:00:00.000Z';
+export const stateOfMindItem = eventItem('StateOfMind', {
+  start: '2025-02-03T20:10:00.000Z', end: '2025-02-03T20:10:00.000Z', source: '', qualifier: 'A1B2C3D4-0000-4000-8000-000000000001',
+  data: { id: 'A1B2C3D4-0000-4000-8000-000000000001', kind: 'daily_mood', labels: ['calm'], valence: 0.62, valenceClassification: 'pleasant' },
+});
+export const symptomItem = eventItem('Symptom', {
+  start: EVENT_START, end: '2025-02-03T11:00:00.000Z', source: 'iPhone', qualifier: 'Fatigue', data: { name: 'Fatigue', severity: 'Moderate', userEntered: true },
+});
+export const medicationItem = eventItem('Medication', {
+  start: EVENT_START, end: EVENT_START, source: '', qualifier: 'Ibuprofen 200 mg', data: { displayText: 'Ibuprofen 200 mg', status: 'Taken', dosage: 1 },
+});
+export const cycleTrackingItem = eventItem('CycleTrackingEntry', {
+  start: '2025-01-31T23:00:00.000Z', end: '2025-02-01T23:00:00.000Z', source: '', qualifier: 'Menstrual Flow', data: { name: 'Menstrual Flow', value: 'Medium', isCycleStart: true },
+});
+export const heartRateNotificationItem = eventItem('HeartRateNotification', {
+  start: '2025-02-03T13:00:00.000Z', end: '2025-02-03T13:10:00.000Z', source: 'Apple Watch', qualifier: 'high_heart_rate_notification',
+  data: { heartNotification: 'high_heart_rate_notification', threshold: 120 },
+});
+
+export const ecgItem = z
+  .object({
+    id: z.uuid().describe('Stable: /api/v1/data/ecg/{id} gives the recording with its voltages'),
+    ...timed,
+    classification: z.string().nullable(),
+    average_heart_rate: z.number().nullable(),
+    sampling_frequency: z.number().nullable().describe('Hz'),
+    voltage_unit: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()).describe('The recording as sent, without its voltage measurements'),
+  })
+  .meta({
+    id: 'EcgRecording',
+    example: {
+      id: '5e0b6c1a-2f3d-4e5a-8b7c-9d0e1f2a3b4c', start: '2025-02-03T14:00:00.000Z', end: '2025-02-03T14:00:30.000Z', source: 'Apple Watch',
+      classification: 'Sinus Rhythm', average_heart_rate: 72, sampling_frequency: 512, voltage_unit: 'mcV',
+      data: { classification: 'Sinus Rhythm', averageHeartRate: 72, samplingFrequency: 512, numberOfVoltageMeasurements: 15360 },
+    },
+  });
+
+export const ecgDetail = ecgItem
+  .extend({
+    voltages: z.array(z.number()).describe('In voltage_unit, in the order sent'),
+    voltage_times: z.array(z.number().nullable()).describe('The time of each voltage as sent (null where none was)'),
+  })
+  .meta({
+    id: 'EcgRecordingDetail',
+    example: { ...(z.globalRegistry.get(ecgItem)?.example as object), voltages: [-0.705, 3.59, 7.12], voltage_times: [1188745353.99, 1188745353.9919531, 1188745353.9939063] },
+  });
+
+export const ecgParam = z.object({ id: z.uuid().describe("The recording's id, from the list").meta({ example: '5e0b6c1a-2f3d-4e5a-8b7c-9d0e1f2a3b4c' }) });
+
+export const typeItem = z
+  .object({
+    type: z.string().describe('The by_type name (a metric, or workouts, state_of_mind, symptoms, medications, cycle_tracking, heart_rate_notifications, ecg)'),
+    unit: z.string().nullable().describe("A metric's canonical unit; null for the other types"),
+    count: z.number().int(),
+    first: z.string().describe('Earliest sample start'),
+    last: z.string().describe('Latest sample end'),
+    path: z.string().describe('Where the samples are served'),
+  })
+  .meta({ id: 'StoredType', example: { type: 'state_of_mind', unit: null, count: 12, first: '2025-02-03T20:10:00.000Z', last: '2025-02-14T21:00:00.000Z', path: '/api/v1/data/state-of-mind' } });
+
 export const workoutItem = z
   .object({
     id: z.uuid(),
@@ -263,11 +334,10 @@ export const summaryItem = z
     },
   });
 
-export const heartRateList = listSchema(heartRateItem, 'Heart-rate samples, oldest first unless order=desc');
-export const bloodPressureList = listSchema(bloodPressureItem, 'Blood-pressure readings');
 export const sleepList = listSchema(z.union([sleepNightItem, sleepSegmentItem]).meta({ example: z.globalRegistry.get(sleepNightItem)?.example }), 'Summarised nights, or raw segments with detail=segments');
 export const metricSampleList = listSchema(metricSampleItem, "Samples of one metric in its canonical unit (or ?unit=)");
 export const metricList = listSchema(metricItem, 'The metrics this user has, with count, first and last time');
+export const typeList = listSchema(typeItem, 'Every type this user has, metrics and the others, with count, first and last time');
 export const workoutList = listSchema(workoutItem, 'Workouts, by start time');
 export const summaryList = listSchema(summaryItem, 'One item per local day of the range');
 
@@ -292,6 +362,20 @@ export const sleepNightView = (row: Row): z.infer<typeof sleepNightItem> => ({
 export const sleepSegmentView = (row: Row): z.infer<typeof sleepSegmentItem> => ({
   start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
   stage: row.stage as z.infer<typeof sleepSegmentItem>['stage'], hours: row.hours as number,
+});
+
+export const eventView = (row: Row): z.infer<typeof stateOfMindItem> => ({
+  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string, qualifier: row.qualifier as string, data: row.data as Record<string, unknown>,
+});
+
+export const ecgView = (row: Row): z.infer<typeof ecgItem> => ({
+  id: row.id as string, start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
+  classification: (row.classification as string | null) ?? null, average_heart_rate: num(row.average_heart_rate),
+  sampling_frequency: num(row.sampling_frequency), voltage_unit: (row.voltage_unit as string | null) ?? null, data: row.data as Record<string, unknown>,
+});
+
+export const ecgDetailView = (row: Row): z.infer<typeof ecgDetail> => ({
+  ...ecgView(row), voltages: row.voltages as number[], voltage_times: row.voltage_times as (number | null)[],
 });
 
 /** A quantity sample, in `unit` when given and convertible, else as stored. */

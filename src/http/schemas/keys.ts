@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ApiKeyRow } from '../../storage/repositories/api-keys.js';
 import { isoTime, isoTimeOrNull } from './common.js';
 
-export const scopeSchema = z.enum(['ingest', 'read', 'admin']);
+export const scopeSchema = z.enum(['ingest', 'read', 'admin', 'delete']);
 
 export const keySchema = z
   .object({
@@ -35,7 +35,7 @@ export const keySchema = z
 export const createSchema = z
   .object({
     name: z.string().min(1).max(200).describe('What the key is for'),
-    scopes: z.array(scopeSchema).min(1).describe('No wider than the calling key\'s own; admin includes ingest and read'),
+    scopes: z.array(scopeSchema).min(1).describe('No wider than the calling key\'s own; admin includes ingest, read and delete; delete (erasing data) is only granted when named'),
     user_id: z.uuid().optional().describe('Admins only: the user the key is for (default: the caller\'s own user)'),
     email: z.string().min(3).max(320).optional().describe('Admins only: the user the key is for, by email'),
     expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (in the future)'),

@@ -1,6 +1,7 @@
 import type { Queryable } from '../database.js';
 
-export type Scope = 'ingest' | 'read' | 'admin';
+/** `admin` includes every other scope; `delete` (erasing data) is never granted unless asked for. */
+export type Scope = 'ingest' | 'read' | 'admin' | 'delete';
 
 export interface ApiKeyRow {
   id: string;

@@ -5,6 +5,7 @@
  * exclusive on the sample's start, and an exact `source`.
  */
 import type { Queryable } from '../database.js';
+import type { EventType } from '../../ingest/records.js';
 import { readColumns, TABLES, type TableSpec } from '../samples/tables.js';
 import { keysetPage, type KeyColumn, type KeysetQuery, type Key, type Order, type Page } from './keyset.js';
 
@@ -33,7 +34,47 @@ export const READING_KEYS = {
   sleepSegments: [ts('start_at'), ts('end_at'), text('source'), text('stage')],
   sleepNights: [ts('start_at'), { column: 'night_date', type: 'date' }, text('source')],
   metricSamples: [ts('start_at'), ts('end_at'), text('source'), text('qualifier')],
+  events: [ts('start_at'), ts('end_at'), text('source'), text('qualifier')],
+  ecg: [ts('start_at'), ts('end_at'), text('source')],
 } satisfies Record<string, KeyColumn[]>;
+
+/**
+ * One list of samples: the table it reads, the key it is ordered (and paged) by,
+ * and, for a table holding several types in a column, the one type it lists. A
+ * page request's cursor is checked against this key, so a list cannot be paged
+ * with another list's key.
+ */
+export interface ReadingTable {
+  spec: TableSpec;
+  key: KeyColumn[];
+  /** The value of the spec's type column this list keeps (health_events holds five types). */
+  type?: string;
+  /** Columns of the spec left out of the list (an ECG's 15,000 voltages). */
+  omit?: string[];
+  /** Columns beyond the spec's (a stable id the writer never sets). */
+  also?: string[];
+}
+
+const event = (type: EventType): ReadingTable => ({ spec: TABLES.event, key: READING_KEYS.events, type });
+
+export const READINGS = {
+  heartRate: { spec: TABLES.heart_rate, key: READING_KEYS.heartRate },
+  bloodPressure: { spec: TABLES.blood_pressure, key: READING_KEYS.bloodPressure },
+  sleepSegments: { spec: TABLES.sleep_segment, key: READING_KEYS.sleepSegments },
+  sleepNights: { spec: TABLES.sleep_night, key: READING_KEYS.sleepNights },
+  stateOfMind: event('state_of_mind'),
+  symptoms: event('symptoms'),
+  medications: event('medications'),
+  cycleTracking: event('cycle_tracking'),
+  heartRateNotifications: event('heart_rate_notifications'),
+  ecg: { spec: TABLES.ecg, key: READING_KEYS.ecg, omit: ['voltages', 'voltage_times'], also: ['id'] },
+} satisfies Record<string, ReadingTable>;
+
+/** The select list of a reading: the spec's columns without those omitted, and the extra ones. */
+function readingColumns(reading: ReadingTable): string {
+  const columns = Object.fromEntries(Object.entries(reading.spec.columns).filter(([column]) => !reading.omit?.includes(column)));
+  return [readColumns({ columns }), ...(reading.also ?? []).map((column) => `t.${column}`)].join(', ');
+}
 
 /** The user, time range and source conditions, with their parameters. */
 export function sampleConditions(userId: string, filter: SampleFilter): { where: string[]; params: unknown[] } {
@@ -69,6 +110,19 @@ export function sampleQuery(
 /** Where a metric's samples are kept: the quantity table, or a typed table of their own. */
 export type MetricStore = 'quantity' | 'heart_rate' | 'blood_pressure' | 'sleep_segments' | 'sleep_nights';
 
+/** Where the types that are not metrics are kept. */
+export type OtherStore = 'events' | 'ecg' | 'workouts';
+
+export interface TypeSummaryRow {
+  name: string;
+  /** The canonical unit of a metric's values; null for the other types. */
+  unit: string | null;
+  count: number;
+  first: Date;
+  last: Date;
+  store: MetricStore | OtherStore;
+}
+
 export interface MetricSummaryRow {
   name: string;
   unit: string;
@@ -87,17 +141,27 @@ export const TYPED_METRICS = [
 ] as const satisfies readonly { name: string; store: MetricStore; table: string; unit: string }[];
 
 export function readingsRepository(db: Queryable) {
-  /** A page of one user's rows of a typed table, in `key` order. */
-  const list =
-    (spec: TableSpec, key: KeyColumn[]) =>
-    (userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(db, sampleQuery(spec, key, userId, filter), page);
+  /** A page of one user's rows of a reading, in its key's order. */
+  const list = (reading: ReadingTable, userId: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> => {
+    const column = 'column' in reading.spec.type ? reading.spec.type.column : null;
+    const query = column && reading.type !== undefined
+      ? sampleQuery(reading.spec, reading.key, userId, filter, (n) => `t.${column} = $${n}`, reading.type)
+      : sampleQuery(reading.spec, reading.key, userId, filter);
+    return keysetPage(db, { ...query, select: readingColumns(reading) }, page);
+  };
+  const listOf = (reading: ReadingTable) => (userId: string, filter: SampleFilter, page: PageRequest) => list(reading, userId, filter, page);
 
   return {
-    heartRate: list(TABLES.heart_rate, READING_KEYS.heartRate),
-    bloodPressure: list(TABLES.blood_pressure, READING_KEYS.bloodPressure),
-    sleepSegments: list(TABLES.sleep_segment, READING_KEYS.sleepSegments),
-    sleepNights: list(TABLES.sleep_night, READING_KEYS.sleepNights),
+    list,
+    heartRate: listOf(READINGS.heartRate),
+    sleepSegments: listOf(READINGS.sleepSegments),
+    sleepNights: listOf(READINGS.sleepNights),
+
+    /** One ECG recording of the user's, voltages included, by its id; null when there is none (or it is another user's). */
+    async ecg(userId: string, id: string): Promise<Row | null> {
+      const result = await db.query(`SELECT t.id, ${readColumns(TABLES.ecg)} FROM ecg_recordings t WHERE t.user_id = $1 AND t.id = $2`, [userId, id]);
+      return result.rows[0] ?? null;
+    },
 
     metricSamples: (userId: string, metric: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
       keysetPage(db, sampleQuery(TABLES.quantity, READING_KEYS.metricSamples, userId, filter, (n) => `t.metric = $${n}`, metric), page),
@@ -111,26 +175,42 @@ export function readingsRepository(db: Queryable) {
       return result.rows[0]?.unit ?? null;
     },
 
-    /** Every metric the user has: quantities from their table, the typed ones from theirs (counted at once on PostgreSQL). */
-    async metrics(userId: string): Promise<MetricSummaryRow[]> {
-      const quantities = db.query<MetricSummaryRow>(
-        `SELECT a.metric AS name, latest.unit, a.count, a.first, a.last, 'quantity' AS store
-         FROM (SELECT metric, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last
-               FROM quantity_samples WHERE user_id = $1 GROUP BY metric) a
-         CROSS JOIN LATERAL (SELECT unit FROM quantity_samples u WHERE u.user_id = $1 AND u.metric = a.metric
-                             ORDER BY u.start_at DESC LIMIT 1) latest`,
-        [userId],
-      );
-      const typed = TYPED_METRICS.map((metric) =>
-        db.query<MetricSummaryRow>(
-          `SELECT $2 AS name, $3 AS unit, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last, $4 AS store
-           FROM ${metric.table} WHERE user_id = $1 HAVING count(*) > 0`,
-          [userId, metric.name, metric.unit, metric.store],
-        ),
-      );
-      return (await Promise.all([quantities, ...typed])).flatMap((result) => result.rows);
+    metrics,
+
+    /** Every type the user has: the metrics, then each event type, ECG and workouts. */
+    async types(userId: string): Promise<TypeSummaryRow[]> {
+      const summary = (table: string, name: string, store: OtherStore) =>
+        `SELECT ${name} AS name, NULL::text AS unit, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last, '${store}' AS store
+         FROM ${table} WHERE user_id = $1`;
+      const others = [
+        `${summary('health_events', 'type', 'events')} GROUP BY type`,
+        `${summary('ecg_recordings', "'ecg'", 'ecg')} HAVING count(*) > 0`,
+        `${summary('workouts', "'workouts'", 'workouts')} HAVING count(*) > 0`,
+      ].map((sql) => db.query<TypeSummaryRow>(sql, [userId]));
+      const [measured, rest] = await Promise.all([metrics(userId), Promise.all(others)]);
+      return [...measured, ...rest.flatMap((result) => result.rows)];
     },
   };
+
+  /** Every metric the user has: quantities from their table, the typed ones from theirs (counted at once on PostgreSQL). */
+  async function metrics(userId: string): Promise<MetricSummaryRow[]> {
+    const quantities = db.query<MetricSummaryRow>(
+      `SELECT a.metric AS name, latest.unit, a.count, a.first, a.last, 'quantity' AS store
+       FROM (SELECT metric, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last
+             FROM quantity_samples WHERE user_id = $1 GROUP BY metric) a
+       CROSS JOIN LATERAL (SELECT unit FROM quantity_samples u WHERE u.user_id = $1 AND u.metric = a.metric
+                           ORDER BY u.start_at DESC LIMIT 1) latest`,
+      [userId],
+    );
+    const typed = TYPED_METRICS.map((metric) =>
+      db.query<MetricSummaryRow>(
+        `SELECT $2 AS name, $3 AS unit, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last, $4 AS store
+         FROM ${metric.table} WHERE user_id = $1 HAVING count(*) > 0`,
+        [userId, metric.name, metric.unit, metric.store],
+      ),
+    );
+    return (await Promise.all([quantities, ...typed])).flatMap((result) => result.rows);
+  }
 }
 
 export type ReadingsRepository = ReturnType<typeof readingsRepository>;

@@ -8,6 +8,7 @@ import { conditionalGet } from '../../plugins/app/etag.js';
 import { requireScope } from '../../plugins/app/auth.js';
 import exportRoutes from './export.js';
 import metricRoutes from './metrics.js';
+import readingRoutes from './readings.js';
 import sampleRoutes from './samples.js';
 import summaryRoutes from './summary.js';
 import workoutRoutes from './workouts.js';
@@ -16,6 +17,7 @@ export default async function dataRoutes(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', requireScope('read'));
   await app.register(async (cached) => {
     cached.addHook('onSend', conditionalGet);
+    await cached.register(readingRoutes);
     await cached.register(sampleRoutes);
     await cached.register(metricRoutes);
     await cached.register(workoutRoutes);

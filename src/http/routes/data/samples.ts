@@ -1,14 +1,9 @@
-/** Heart rate, blood pressure and sleep samples, a keyset page at a time. */
+/** Sleep: summarised nights or raw segments, a keyset page at a time (the other sample lists are in readings.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { READING_KEYS, readingsRepository } from '../../../storage/repositories/readings.js';
 import { principalOf } from '../../plugins/app/auth.js';
 import { SECURITY, authErrors } from '../../schemas/common.js';
 import {
-  bloodPressureList,
-  bloodPressureView,
-  heartRateList,
-  heartRateView,
-  samplesQuery,
   sleepList,
   sleepNightView,
   sleepQuery,
@@ -18,42 +13,6 @@ import { listOf, pageRequest } from './paging.js';
 
 const sampleRoutes: FastifyPluginAsyncZod = async (app) => {
   const readings = readingsRepository(app.services.db);
-
-  app.get(
-    '/data/heart-rate',
-    {
-      schema: {
-        tags: ['data'],
-        summary: 'Heart-rate samples (min/avg/max bpm), by start time',
-        security: SECURITY,
-        querystring: samplesQuery,
-        response: { 200: heartRateList, ...authErrors },
-      },
-    },
-    async (request) => {
-      const { start, end, source } = request.query;
-      const page = await readings.heartRate(principalOf(request).userId, { start, end, source }, pageRequest(request.query, READING_KEYS.heartRate));
-      return listOf(page, heartRateView);
-    },
-  );
-
-  app.get(
-    '/data/blood-pressure',
-    {
-      schema: {
-        tags: ['data'],
-        summary: 'Blood-pressure readings (mmHg), by start time',
-        security: SECURITY,
-        querystring: samplesQuery,
-        response: { 200: bloodPressureList, ...authErrors },
-      },
-    },
-    async (request) => {
-      const { start, end, source } = request.query;
-      const page = await readings.bloodPressure(principalOf(request).userId, { start, end, source }, pageRequest(request.query, READING_KEYS.bloodPressure));
-      return listOf(page, bloodPressureView);
-    },
-  );
 
   app.get(
     '/data/sleep',
