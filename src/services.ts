@@ -12,6 +12,7 @@ import { createReadiness } from './monitoring/readiness.js';
 import { createMqttIntake } from './mqtt/intake.js';
 import { createMqttSubscriber, type MqttSubscriber } from './mqtt/subscriber.js';
 import type { Database } from './storage/database.js';
+import { createErasureService, type ErasureService } from './storage/erasure.js';
 import { createRateLimitStore, type RateLimitStore } from './storage/rate-limit/index.js';
 import { ingestionsRepository } from './storage/repositories/ingestions.js';
 
@@ -28,6 +29,8 @@ export interface Services {
   db: Database;
   keys: KeyService;
   ingest: IngestService;
+  /** Deleting samples, archived bodies and whole users, each audited. */
+  erasure: ErasureService;
   readiness: ReturnType<typeof createReadiness>;
   /** The sliding-window store behind every rate limit (Redis, or memory while Redis is away). */
   rateLimits: RateLimitStore;
@@ -49,17 +52,19 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     activeUsers: () => ingestions.activeUsers(24),
     pool: () => deps.db.poolState(),
   });
+  const keys = createKeyService({
+    db: deps.db,
+    config: config.auth,
+    pepper: await loadPepper(deps.db, config.auth.pepper),
+    redis,
+    logger: deps.logger,
+    metrics,
+  });
   const services: Services = {
     db: deps.db,
-    keys: createKeyService({
-      db: deps.db,
-      config: config.auth,
-      pepper: await loadPepper(deps.db, config.auth.pepper),
-      redis,
-      logger: deps.logger,
-      metrics,
-    }),
+    keys,
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
+    erasure: createErasureService({ db: deps.db, keys }),
     readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
     rateLimits: createRateLimitStore({
       redis,

@@ -112,6 +112,17 @@ export function createKeyService(deps: {
     return principal;
   }
 
+  /** Drops cached verifications of these keys, here and in Redis, so they stop working at once. */
+  async function forget(keyIds: string[]): Promise<void> {
+    const gone = new Set(keyIds);
+    for (const [id, entry] of memory) if (gone.has(entry.principal.keyId)) memory.delete(id);
+    if (!redis) return;
+    for (const keyId of keyIds) {
+      const ref = await redis.get(`${REDIS_PREFIX}ref:${keyId}`).catch(() => null);
+      if (ref) await redis.del(REDIS_PREFIX + ref, `${REDIS_PREFIX}ref:${keyId}`).catch(() => undefined);
+    }
+  }
+
   async function remember(id: string, principal: Principal): Promise<void> {
     if (config.cacheSeconds === 0) return;
     memory.set(id, { principal, until: now() + config.cacheSeconds * 1000 });
@@ -228,11 +239,7 @@ export function createKeyService(deps: {
       const existing = await keys.findById(keyId);
       if (!existing || (actor && !hasScope(actor, 'admin') && existing.user_id !== actor.userId)) return null;
       const row = await keys.revoke(keyId);
-      for (const [id, entry] of memory) if (entry.principal.keyId === keyId) memory.delete(id);
-      if (redis) {
-        const ref = await redis.get(`${REDIS_PREFIX}ref:${keyId}`).catch(() => null);
-        if (ref) await redis.del(REDIS_PREFIX + ref, `${REDIS_PREFIX}ref:${keyId}`).catch(() => undefined);
-      }
+      await forget([keyId]);
       await audit.record({
         action: 'key.revoked',
         keyId,
@@ -243,6 +250,9 @@ export function createKeyService(deps: {
       });
       return row;
     },
+
+    /** For keys deleted with their user: their cached verifications go too. */
+    forget,
 
     /** ADMIN_API_KEY becomes the first admin key, owned by ADMIN_EMAIL, when no admin key exists. */
     async bootstrap(): Promise<boolean> {

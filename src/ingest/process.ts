@@ -19,6 +19,7 @@ import type { Metrics } from '../monitoring/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
+import { erasuresFor } from '../storage/erasure.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
 import { checkJsonText, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
@@ -114,6 +115,7 @@ export async function processBody(
   };
 
   await repository.clearRejections(target.userId, target.ingestionId);
+  const erased = await erasuresFor(db, target.userId, target.ingestionId);
   const writer = createSampleWriter({
     db,
     userId: target.userId,
@@ -134,6 +136,12 @@ export async function processBody(
   for (const item of items) {
     if (item.ok) {
       tally.add(item.record.type, 'received');
+      const erasure = erased(item.record);
+      if (erasure !== null) {
+        // Counted, never stored, and without the sample's JSON: keeping it would undo the erasure.
+        reject({ type: item.record.type, category: 'erased', reason: erasure, sample: null });
+        continue;
+      }
       const wait = writer.add(item.record);
       if (wait) await waitFor(wait);
     } else {

@@ -9,7 +9,12 @@
  * `raw` is the sample exactly as it arrived, kept for rejections.
  */
 
-export type ValidationCategory = 'range' | 'missing_field' | 'format' | 'unit' | 'time';
+/**
+ * Why a sample was not stored: a validation check (range, missing_field, format,
+ * unit, time), or `erased`: a reprocess met a sample its owner erased after the
+ * upload was received.
+ */
+export type ValidationCategory = 'range' | 'missing_field' | 'format' | 'unit' | 'time' | 'erased';
 
 export interface Rejection {
   type: string;
@@ -133,12 +138,9 @@ export interface WorkoutRecord extends BaseRecord {
   series: SeriesPoint[];
 }
 
-export type EventType =
-  | 'state_of_mind'
-  | 'symptoms'
-  | 'medications'
-  | 'cycle_tracking'
-  | 'heart_rate_notifications';
+/** The types kept in the one event table (health_events), by their by_type names. */
+export const EVENT_TYPES = ['state_of_mind', 'symptoms', 'medications', 'cycle_tracking', 'heart_rate_notifications'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRecord extends BaseRecord {
   kind: 'event';

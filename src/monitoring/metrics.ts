@@ -147,7 +147,7 @@ export function createMetrics(sources: GaugeSources) {
   });
   const validationErrors = new Counter({
     name: `${PREFIX}validation_errors_total`,
-    help: 'Rejected samples by category: range, missing_field, format, unit, time.',
+    help: 'Rejected samples by category: range, missing_field, format, unit, time; erased: met again by a reprocess after its owner erased it.',
     labelNames: ['category'] as const,
     registers,
   });

@@ -1,11 +1,11 @@
-/** Users and the audit log: admin scope only. */
+/** Users (created, listed, erased) and the audit log: admin scope only. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../../shared/errors.js';
+import { AppError, notFound } from '../../shared/errors.js';
 import { auditRepository } from '../../storage/repositories/audit.js';
-import { usersRepository, type UserRow } from '../../storage/repositories/users.js';
+import { UNCLAIMED_USER, usersRepository, type UserRow } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listQuery, listSchema, isoTime } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listQuery, listSchema, isoTime, uuidParam } from '../schemas/common.js';
 
 const userSchema = z
   .object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() })
@@ -32,6 +32,16 @@ const auditSchema = z
       reason: 'by key 2c4e6a80-1b3d-4f5a-8c7e-9d0f1a2b3c4d',
     },
   });
+
+const erasedUserSchema = z
+  .object({
+    id: z.uuid(),
+    samples: z.number().int().describe('Samples deleted (a workout counts once, with its route and series)'),
+    ingestions: z.number().int().describe('Archived uploads deleted'),
+    rejections: z.number().int().describe('Kept rejections deleted'),
+    keys: z.number().int().describe('API keys deleted'),
+  })
+  .meta({ id: 'ErasedUser', example: { id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0', samples: 48211, ingestions: 97, rejections: 12, keys: 2 } });
 
 const userView = (row: UserRow) => ({ id: row.id, email: row.email, active: row.active, created_at: isoTime(row.created_at) });
 
@@ -78,6 +88,37 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       const after = decodeCursor(request.query.cursor, (v): v is { created_at: string; id: string } => typeof v === 'object' && v !== null);
       const rows = await users.list(request.query.limit + 1, after);
       return listFrom(rows, request.query.limit, userView, (last) => ({ created_at: isoTime(last.created_at), id: last.id }));
+    },
+  );
+
+  app.delete(
+    '/admin/users/:id',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Erase a user: samples, archived uploads, rejections, keys and the user itself, in one transaction',
+        description:
+          'The audit log keeps that it happened (action user.erased, the user id and the counts), never the email. ' +
+          "The user's keys stop working at once on this instance, and within API_KEY_CACHE_SECONDS on others without Redis.",
+        security: SECURITY,
+        params: uuidParam,
+        response: {
+          200: erasedUserSchema,
+          ...authErrors,
+          404: errorResponse('NOT_FOUND', 'No such user', 'user not found'),
+          409: errorResponse('CONFLICT', "The caller's own user, or the built-in unclaimed user", 'the calling key belongs to this user: erase it with another admin\'s key'),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { id } = request.params;
+      if (id === principal.userId) throw new AppError('CONFLICT', "the calling key belongs to this user: erase it with another admin's key");
+      if (id === UNCLAIMED_USER.id) throw new AppError('CONFLICT', 'the built-in unclaimed user cannot be erased (it owns MQTT messages that named no usable key)');
+      const erased = await app.services.erasure.user(id, { keyId: principal.keyId, ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+      if (!erased) throw notFound('user');
+      const { keyIds: _keyIds, ...counts } = erased;
+      return { id, ...counts };
     },
   );
 

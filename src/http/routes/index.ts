@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import adminRoutes from './admin.js';
 import dataRoutes from './data/index.js';
+import erasureRoutes from './erasure.js';
 import healthRoutes from './health.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
@@ -20,4 +21,5 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(metricsRoutes);
   await app.register(loggingRoutes, { prefix: '/api/v1' });
   await app.register(dataRoutes, { prefix: '/api/v1' });
+  await app.register(erasureRoutes, { prefix: '/api/v1' });
 }

@@ -111,7 +111,7 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
           202: ingestionAccepted,
           ...authErrors,
           404: notFoundIngestion,
-          409: errorResponse('CONFLICT', 'The ingestion is being processed right now, or was refused unread and kept no body', 'this ingestion is being processed right now; try again when it finishes'),
+          409: errorResponse('CONFLICT', 'The ingestion is being processed right now, or has no body (refused unread, or deleted by its owner)', 'this ingestion is being processed right now; try again when it finishes'),
         },
       },
     },
@@ -121,7 +121,14 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!row) throw notFound('ingestion');
       const result = await app.services.ingest.reprocess(row.user_id, row.id, { log: request.log as Logger });
       if (!result) {
-        throw new AppError('CONFLICT', row.sha256 ? 'this ingestion is being processed right now; try again when it finishes' : 'this ingestion kept no body (it was refused unread), so there is nothing to reprocess');
+        throw new AppError(
+          'CONFLICT',
+          row.body_deleted_at
+            ? 'this ingestion\'s body was deleted by its owner, so there is nothing to reprocess'
+            : row.sha256
+              ? 'this ingestion is being processed right now; try again when it finishes'
+              : 'this ingestion kept no body (it was refused unread), so there is nothing to reprocess',
+        );
       }
       return reply.status(ingestionStatusCode(result)).send(ingestionView(result));
     },

@@ -46,6 +46,21 @@ export const metricSamplesQuery = samplesQuery.extend({
   unit: sqlText(64).optional().describe("Convert values to this unit (one of the metric's dimension, e.g. km or mi for a distance)").meta({ example: 'km' }),
 });
 
+export const erasureParam = z.object({
+  type: sqlText(200).describe('A by_type name: a metric (step_count, heart_rate, blood_pressure, sleep_analysis, ...), workouts, state_of_mind, symptoms, medications, cycle_tracking, heart_rate_notifications or ecg').meta({ example: 'step_count' }),
+});
+
+export const erasureQuery = z
+  .object({
+    start: instant.describe('Erase samples starting at or after this instant (ISO 8601 with an offset or Z)').meta({ example: '2024-03-13T00:00:00-04:00' }),
+    end: instant.describe('Erase samples starting before this instant (exclusive)').meta({ example: '2024-03-14T00:00:00-04:00' }),
+  })
+  .refine(({ start, end }) => Date.parse(start) < Date.parse(end), { message: 'end must be after start', path: ['end'] });
+
+export const erasedSchema = z
+  .object({ deleted: z.number().int().describe('How many samples were deleted (a workout counts once, with its route and series)') })
+  .meta({ id: 'Erased', example: { deleted: 1440 } });
+
 export const metricParam = z.object({ name: sqlText(200).describe('A metric name, e.g. step_count (aliases such as vo2max accepted)').meta({ example: 'walking_running_distance' }) });
 
 const coordinate = (min: number, max: number) => z.number().min(min).max(max);

@@ -21,6 +21,7 @@ export const ingestionSchema = z
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    body_deleted_at: z.string().nullable().describe('When the owner deleted the archived body (the samples it wrote stay); null while it is kept'),
   })
   .meta({
     id: 'Ingestion',
@@ -40,6 +41,7 @@ export const ingestionSchema = z
       started_at: '2024-03-13T04:19:54.010Z',
       finished_at: '2024-03-13T04:19:54.210Z',
       error: null,
+      body_deleted_at: null,
     },
   });
 
@@ -62,6 +64,7 @@ export const ingestionAccepted = ingestionSchema.meta({
     started_at: '2024-03-13T04:19:54.000Z',
     finished_at: null,
     error: null,
+    body_deleted_at: null,
   },
 });
 
@@ -85,6 +88,7 @@ export function ingestionView(row: IngestionRow, duplicateOf?: string): Ingestio
     started_at: isoTimeOrNull(row.started_at),
     finished_at: isoTimeOrNull(row.finished_at),
     error: row.error,
+    body_deleted_at: isoTimeOrNull(row.body_deleted_at),
   };
 }
 

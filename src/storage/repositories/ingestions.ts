@@ -39,6 +39,7 @@ export interface IngestionRow {
   received_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  body_deleted_at: Date | null;
 }
 
 export interface NewIngestion {
@@ -60,7 +61,7 @@ export interface NewIngestion {
 
 const columns = (alias = '') =>
   ['id', 'user_id', 'source', 'topic', 'key_id', 'client_ip', 'user_agent', 'headers', 'sha256', 'format', 'status', 'counts',
-    'by_type', 'error', 'attempts', 'received_at', 'started_at', 'finished_at']
+    'by_type', 'error', 'attempts', 'received_at', 'started_at', 'finished_at', 'body_deleted_at']
     .map((column) => alias + column)
     .concat(`${alias}size_bytes::float8 AS size_bytes`)
     .join(', ');
