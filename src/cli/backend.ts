@@ -11,6 +11,7 @@ import type { IngestService } from '../ingest/service.js';
 import { createServices } from '../services.js';
 import { DataDirLockedError, type LockOwner } from '../storage/data-dir-lock.js';
 import type { Database } from '../storage/database.js';
+import type { ErasureService } from '../storage/erasure.js';
 import { migrate, pendingMigrations } from '../storage/migrate.js';
 import { openDatabase } from '../storage/open.js';
 import { ensureUpcomingPartitions } from '../storage/partitions.js';
@@ -21,6 +22,7 @@ export interface Local {
   db: Database;
   keys: KeyService;
   ingest: IngestService;
+  erasure: ErasureService;
   logger: Logger;
 }
 
@@ -49,10 +51,10 @@ export async function withBackend<T>(config: Config, run: (backend: Local | Remo
     const pending = await pendingMigrations(db);
     const postgis = pending.length > 0 ? (await migrate(db, logger)).postgis : await enablePostgis(db, logger);
     await ensureUpcomingPartitions(db);
-    const { keys, ingest } = await createServices(config, { db, logger, postgis });
+    const { keys, ingest, erasure } = await createServices(config, { db, logger, postgis });
     await keys.bootstrap();
     try {
-      return await run({ mode: 'local', db, keys, ingest, logger });
+      return await run({ mode: 'local', db, keys, ingest, erasure, logger });
     } finally {
       await ingest.stop();
     }

@@ -11,9 +11,10 @@ import { keyView } from '../http/schemas/keys.js';
 import { SETTINGS } from '../config/schema.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';
-import { usersRepository } from '../storage/repositories/users.js';
+import { UNCLAIMED_USER, usersRepository } from '../storage/repositories/users.js';
+import { isUuid } from '../auth/key-material.js';
 import { migrate } from '../storage/migrate.js';
-import { CliError, refuseRemote, withBackend } from './backend.js';
+import { CliError, refuseRemote, withBackend, type Remote } from './backend.js';
 
 export type Output = (line: string) => void;
 
@@ -167,6 +168,79 @@ export async function reprocessCommand(
     }
     out(`reprocessed ${targets.length} ingestion(s)`);
   });
+}
+
+/** An instant given on the command line, as ISO 8601 (any form Date understands; an offset is best). */
+function instant(value: string, flag: string): string {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new CliError(`${flag}: ${JSON.stringify(value)} is not a date and time (use ISO 8601, e.g. 2024-03-13T00:00:00Z)`);
+  return new Date(time).toISOString();
+}
+
+/** Deletes one user's samples of a type whose start is in [start, end), audited and honoured by later reprocesses. */
+export async function deleteDataCommand(config: Config, options: { email: string; type: string; start: string; end: string }, out: Output): Promise<void> {
+  const start = instant(options.start, '--start');
+  const end = instant(options.end, '--end');
+  if (start >= end) throw new CliError('--end: must be after --start');
+  const deleted = await withBackend(config, async (backend) => {
+    const query = `start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`;
+    if (backend.mode === 'remote') {
+      // A short-lived delete key for the target user, so the API erases that user's data.
+      const key = await backend.call<{ id: string; key: string }>('POST', '/api/v1/auth/keys', { email: options.email, name: 'cli delete', scopes: ['delete'] });
+      try {
+        return (await backend.call<{ deleted: number }>('DELETE', `/api/v1/data/${encodeURIComponent(options.type)}?${query}`, undefined, key.key)).deleted;
+      } finally {
+        await backend.call('DELETE', `/api/v1/auth/keys/${key.id}`);
+      }
+    }
+    const user = await usersRepository(backend.db).findByEmail(options.email);
+    if (!user) throw new CliError(`no user ${options.email}`);
+    return backend.erasure.samples(user.id, { type: options.type, start, end }, { keyId: null });
+  });
+  out(`deleted ${deleted} ${options.type} sample(s) of ${options.email} starting in [${start}, ${end})`);
+}
+
+/** Erases a user (by email or id) and everything of theirs; the audit log keeps the id and the counts. */
+export async function eraseUserCommand(config: Config, who: string, out: Output): Promise<void> {
+  const byId = isUuid(who);
+  const erased = await withBackend(config, async (backend) => {
+    if (backend.mode === 'remote') {
+      const id = byId ? who : await findUserRemotely(backend, who);
+      return backend.call<{ id: string; samples: number; ingestions: number; rejections: number; keys: number }>('DELETE', `/api/v1/admin/users/${id}`);
+    }
+    const users = usersRepository(backend.db);
+    const user = byId ? await users.findById(who) : await users.findByEmail(who);
+    if (!user) throw new CliError(`no user ${who}`);
+    if (user.id === UNCLAIMED_USER.id) throw new CliError('the built-in unclaimed user cannot be erased (it owns MQTT messages that named no usable key)');
+    const counts = await backend.erasure.user(user.id, { keyId: null });
+    if (!counts) throw new CliError(`no user ${who}`);
+    return { id: user.id, ...counts };
+  });
+  out(`erased user ${erased.id}: ${erased.samples} sample(s), ${erased.ingestions} archived upload(s), ${erased.rejections} rejection(s), ${erased.keys} key(s)`);
+}
+
+async function findUserRemotely(backend: Remote, email: string): Promise<string> {
+  let cursor: string | null = null;
+  do {
+    const page: { items: { id: string; email: string }[]; next: string | null } = await backend.call('GET', `/api/v1/admin/users?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    const found = page.items.find((user) => user.email.toLowerCase() === email.toLowerCase());
+    if (found) return found.id;
+    cursor = page.next;
+  } while (cursor);
+  throw new CliError(`no user ${email}`);
+}
+
+/** Deletes one archived upload's body; the samples it wrote stay. */
+export async function deleteBodyCommand(config: Config, id: string, out: Output): Promise<void> {
+  if (!isUuid(id)) throw new CliError(`ingestions delete-body: ${JSON.stringify(id)} is not an ingestion id`);
+  await withBackend(config, async (backend) => {
+    if (backend.mode === 'remote') return backend.call('DELETE', `/api/v1/ingestions/${id}/body`);
+    const outcome = await backend.erasure.body(null, id, { keyId: null });
+    if (outcome === null) throw new CliError(`no ingestion ${id}`);
+    if (outcome === 'busy') throw new CliError(`ingestion ${id} is being processed right now; delete its body when it finishes`);
+    return outcome;
+  });
+  out(`deleted the archived body of ingestion ${id}; its samples stay`);
 }
 
 /** `.env.example`, generated from the one list of settings so it cannot drift. */

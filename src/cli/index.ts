@@ -8,7 +8,10 @@ import {
   createKeyCommand,
   configReferenceMarkdown,
   createUserCommand,
+  deleteBodyCommand,
+  deleteDataCommand,
   envExample,
+  eraseUserCommand,
   importCommand,
   listKeysCommand,
   migrateCommand,
@@ -31,6 +34,12 @@ Commands:
                                         (default user: ADMIN_EMAIL)
   reprocess (--ingestion <id> | --failed | --all)
                                         run archived uploads again through today's parser and thresholds
+                                        (samples erased after an upload was received are skipped)
+  data delete --user <email> --type <type> --start <time> --end <time>
+                                        erase a user's samples of one by_type name (step_count, heart_rate,
+                                        sleep_analysis, workouts, ecg, ...) starting in [start, end)
+  users erase --user <email|id>         erase a user: samples, archived uploads, rejections, keys
+  ingestions delete-body <id>           delete one archived upload's body; its samples stay
   config-reference [--markdown]         print .env.example (every variable, its default and meaning),
                                         or the table of docs/operations.md
   openapi                               write docs/openapi.json (what /openapi.json serves) and the
@@ -53,6 +62,9 @@ const options = {
   failed: { type: 'boolean' },
   all: { type: 'boolean' },
   markdown: { type: 'boolean' },
+  type: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -80,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
     return value;
   };
 
-  switch (`${command}${['users', 'keys'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
+  switch (`${command}${['users', 'keys', 'data', 'ingestions'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
     case 'migrate':
       await migrateCommand(config, out);
       return 0;
@@ -113,6 +125,19 @@ async function main(argv: string[]): Promise<number> {
       if (process.stderr.isTTY) process.stderr.write('\n');
       return results.some((r) => r.status === 'failed') ? 2 : 0;
     }
+    case 'data delete':
+      await deleteDataCommand(
+        config,
+        { email: need(values.user, '--user'), type: need(values.type, '--type'), start: need(values.start, '--start'), end: need(values.end, '--end') },
+        out,
+      );
+      return 0;
+    case 'users erase':
+      await eraseUserCommand(config, need(values.user, '--user'), out);
+      return 0;
+    case 'ingestions delete-body':
+      await deleteBodyCommand(config, need(rest[0], '<id>'), out);
+      return 0;
     case 'reprocess':
       await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all }, out);
       return 0;

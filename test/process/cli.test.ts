@@ -58,4 +58,29 @@ describe('the CLI', () => {
     expect(second.stdout).toMatch(/received 741, inserted 0, updated 0, unchanged 741, rejected 0/);
     expect(second.stdout).toMatch(/received 18, inserted 0, updated 0, unchanged 15, rejected 3/);
   });
+
+  it('erases from the command line: a type in a range that reprocess --all does not bring back, one archived body, then the user', async () => {
+    const deleted = await runCli(
+      ['data', 'delete', '--user', 'owner@example.com', '--type', 'sleep_analysis', '--start', '2000-01-01T00:00:00Z', '--end', '2100-01-01T00:00:00Z'],
+      env,
+    );
+    expect(deleted.stderr).toBe('');
+    expect(deleted.stdout).toMatch(/^deleted \d+ sleep_analysis sample\(s\) of owner@example.com starting in \[2000-01-01T00:00:00.000Z, 2100-01-01T00:00:00.000Z\)/);
+    expect(Number(/deleted (\d+)/.exec(deleted.stdout)![1])).toBeGreaterThanOrEqual(741);
+
+    const reprocessed = await runCli(['reprocess', '--all'], env);
+    // Every segment of the sleep file is counted, and none is stored again.
+    expect(reprocessed.stdout).toMatch(/received 741, inserted 0, updated 0, unchanged 0, rejected 741/);
+    const sleepIngestion = /^([0-9a-f-]{36}): completed; received 741/m.exec(reprocessed.stdout)![1]!;
+
+    const body = await runCli(['ingestions', 'delete-body', sleepIngestion], env);
+    expect(body.stdout).toMatch(`deleted the archived body of ingestion ${sleepIngestion}; its samples stay`);
+    expect((await runCli(['reprocess', '--all'], env)).stdout).toMatch(/reprocessed 1 ingestion/);
+
+    const erased = await runCli(['users', 'erase', '--user', 'owner@example.com'], env);
+    expect(erased.stderr).toBe('');
+    expect(erased.stdout).toMatch(/^erased user [0-9a-f-]{36}: \d+ sample\(s\), 2 archived upload\(s\), \d+ rejection\(s\), 1 key\(s\)/);
+    expect((await runCli(['keys', 'list', '--json'], env)).stdout).not.toContain('phone');
+    expect((await runCli(['users', 'erase', '--user', 'owner@example.com'], env)).stderr).toMatch(/no user owner@example.com/);
+  });
 });
