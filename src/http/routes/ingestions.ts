@@ -19,9 +19,9 @@ const isPageKey = (v: unknown): v is { received_at: string; id: string } =>
 const rejectionSchema = z
   .object({
     type: z.string().describe('The by_type name the sample was counted under'),
-    category: z.string().describe('Which kind of check refused it: range, missing_field, format, unit or time'),
+    category: z.string().describe('Which kind of check refused it: range, missing_field, format, unit or time; erased when a reprocess met a sample its owner had erased'),
     reason: z.string().describe('Why, naming the field and the limit'),
-    sample: z.unknown().describe('The sample exactly as sent'),
+    sample: z.unknown().describe('The sample exactly as sent; null for an erased sample, and once the upload\'s body was deleted'),
   })
   .meta({
     id: 'Rejection',
