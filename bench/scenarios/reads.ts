@@ -19,7 +19,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import pino from 'pino';
 import { createPostgresDatabase, type Database, type Queryable } from '../../src/storage/database.js';
-import { readingsRepository } from '../../src/storage/repositories/readings.js';
+import { READINGS, readingsRepository } from '../../src/storage/repositories/readings.js';
 import { summaryRepository } from '../../src/storage/repositories/summary.js';
 import { workoutsRepository } from '../../src/storage/repositories/workouts.js';
 import { readColumns, TABLES } from '../../src/storage/samples/tables.js';
@@ -274,8 +274,8 @@ async function timeReads(
     db,
     async (rec) => {
       const readings = readingsRepository(rec);
-      let page = await readings.heartRate(userId, day, { limit: PAGE, order: 'asc' });
-      while (page.next) page = await readings.heartRate(userId, day, { after: page.next, limit: PAGE, order: 'asc' });
+      let page = await readings.list(READINGS.heartRate, userId, day, { limit: PAGE, order: 'asc' });
+      while (page.next) page = await readings.list(READINGS.heartRate, userId, day, { after: page.next, limit: PAGE, order: 'asc' });
     },
     reps,
   );

@@ -27,7 +27,8 @@ Commands:
   users create --email <email>          create a user
   keys create --user <email> --name <name> --scopes ingest,read
               [--expires <date>] [--uuid <uuid>] [--json]
-                                        create an API key (printed once)
+                                        create an API key (printed once); scopes: ingest, read,
+                                        delete (erasing data, only when named), admin (all)
   keys list [--json]                    list keys (never the secrets)
   keys revoke <id>                      revoke a key
   import [--user <email>] <file...>     import Health Auto Export or standard-format files

@@ -70,6 +70,9 @@ export const READINGS = {
   ecg: { spec: TABLES.ecg, key: READING_KEYS.ecg, omit: ['voltages', 'voltage_times'], also: ['id'] },
 } satisfies Record<string, ReadingTable>;
 
+/** One quantity metric's samples. */
+export const metricReading = (metric: string): ReadingTable => ({ spec: TABLES.quantity, key: READING_KEYS.metricSamples, type: metric });
+
 /** The select list of a reading: the spec's columns without those omitted, and the extra ones. */
 function readingColumns(reading: ReadingTable): string {
   const columns = Object.fromEntries(Object.entries(reading.spec.columns).filter(([column]) => !reading.omit?.includes(column)));
@@ -149,22 +152,15 @@ export function readingsRepository(db: Queryable) {
       : sampleQuery(reading.spec, reading.key, userId, filter);
     return keysetPage(db, { ...query, select: readingColumns(reading) }, page);
   };
-  const listOf = (reading: ReadingTable) => (userId: string, filter: SampleFilter, page: PageRequest) => list(reading, userId, filter, page);
 
   return {
     list,
-    heartRate: listOf(READINGS.heartRate),
-    sleepSegments: listOf(READINGS.sleepSegments),
-    sleepNights: listOf(READINGS.sleepNights),
 
     /** One ECG recording of the user's, voltages included, by its id; null when there is none (or it is another user's). */
     async ecg(userId: string, id: string): Promise<Row | null> {
       const result = await db.query(`SELECT t.id, ${readColumns(TABLES.ecg)} FROM ecg_recordings t WHERE t.user_id = $1 AND t.id = $2`, [userId, id]);
       return result.rows[0] ?? null;
     },
-
-    metricSamples: (userId: string, metric: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
-      keysetPage(db, sampleQuery(TABLES.quantity, READING_KEYS.metricSamples, userId, filter, (n) => `t.metric = $${n}`, metric), page),
 
     /** The unit of the user's latest sample of a metric (its canonical unit), or null without samples. */
     async metricUnit(userId: string, metric: string): Promise<string | null> {

@@ -8,7 +8,7 @@ import { canonicalMetricName } from '../../../ingest/metric-names.js';
 import { convertibleUnits, convertUnit, lookupUnit } from '../../../ingest/units.js';
 import { AppError } from '../../../shared/errors.js';
 import { isKeyOf } from '../../../storage/repositories/keyset.js';
-import { READING_KEYS, readingsRepository, TYPED_METRICS, type MetricStore, type OtherStore } from '../../../storage/repositories/readings.js';
+import { metricReading, readingsRepository, TYPED_METRICS, type MetricStore, type OtherStore } from '../../../storage/repositories/readings.js';
 import { principalOf } from '../../plugins/app/auth.js';
 import { SECURITY, authErrors, decodeCursor, encodeCursor, errorResponse, isoTime } from '../../schemas/common.js';
 import { metricList, metricParam, metricSampleList, metricSamplesQuery, metricSampleView, pageQuery, typeList } from '../../schemas/data.js';
@@ -127,7 +127,8 @@ const metricRoutes: FastifyPluginAsyncZod = async (app) => {
       const userId = principalOf(request).userId;
       const { start, end, source, unit } = request.query;
       if (unit !== undefined) checkUnit(metric, await readings.metricUnit(userId, metric), unit);
-      const page = await readings.metricSamples(userId, metric, { start, end, source }, pageRequest(request.query, READING_KEYS.metricSamples));
+      const reading = metricReading(metric);
+      const page = await readings.list(reading, userId, { start, end, source }, pageRequest(request.query, reading.key));
       return listOf(page, (row) => metricSampleView(row, unit));
     },
   );

@@ -1,6 +1,6 @@
 /** Sleep: summarised nights or raw segments, a keyset page at a time (the other sample lists are in readings.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { READING_KEYS, readingsRepository } from '../../../storage/repositories/readings.js';
+import { READINGS, readingsRepository } from '../../../storage/repositories/readings.js';
 import { principalOf } from '../../plugins/app/auth.js';
 import { SECURITY, authErrors } from '../../schemas/common.js';
 import {
@@ -29,9 +29,11 @@ const sampleRoutes: FastifyPluginAsyncZod = async (app) => {
       const { start, end, source, detail } = request.query;
       const userId = principalOf(request).userId;
       if (detail === 'segments') {
-        return listOf(await readings.sleepSegments(userId, { start, end, source }, pageRequest(request.query, READING_KEYS.sleepSegments)), sleepSegmentView);
+        const reading = READINGS.sleepSegments;
+        return listOf(await readings.list(reading, userId, { start, end, source }, pageRequest(request.query, reading.key)), sleepSegmentView);
       }
-      return listOf(await readings.sleepNights(userId, { start, end, source }, pageRequest(request.query, READING_KEYS.sleepNights)), sleepNightView);
+      const reading = READINGS.sleepNights;
+      return listOf(await readings.list(reading, userId, { start, end, source }, pageRequest(request.query, reading.key)), sleepNightView);
     },
   );
 };
