@@ -264,4 +264,28 @@ describe.each(databaseKinds())('erasing data (%s database)', (kind) => {
     expect(self.statusCode).toBe(409);
     expect((await call('DELETE', '/api/v1/admin/users/00000000-0000-4000-8000-000000000000', ADMIN_KEY)).statusCode).toBe(409);
   });
+
+  it('erasing a user is one transaction: a failure at its last step leaves every row of theirs in place', async () => {
+    await t.ingest(spanning(), owner.key);
+    const count = async () =>
+      (await rows<{ n: number }>(
+        `SELECT (SELECT count(*) FROM quantity_samples WHERE user_id = $1) + (SELECT count(*) FROM raw_ingestions WHERE user_id = $1)
+              + (SELECT count(*) FROM api_keys WHERE user_id = $1) + (SELECT count(*) FROM users WHERE id = $1) AS n`,
+        [owner.userId],
+      ))[0]!.n;
+    const before = Number(await count());
+    // The user row goes last: refusing it makes the whole erasure fail after every other table was emptied.
+    await t.db.query(`CREATE FUNCTION refuse_user_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+    await t.db.query('CREATE TRIGGER refuse_user_delete BEFORE DELETE ON users FOR EACH ROW EXECUTE FUNCTION refuse_user_delete()');
+    try {
+      const response = await call('DELETE', `/api/v1/admin/users/${owner.userId}`, ADMIN_KEY);
+      expect(response.statusCode).toBe(500);
+    } finally {
+      await t.db.query('DROP TRIGGER refuse_user_delete ON users');
+      await t.db.query('DROP FUNCTION refuse_user_delete()');
+    }
+    expect(Number(await count())).toBe(before);
+    expect(await rows("SELECT action FROM audit_log WHERE action = 'user.erased'")).toEqual([]);
+    expect((await call('GET', '/api/v1/data/metrics', owner.key)).statusCode).toBe(200);
+  });
 });
