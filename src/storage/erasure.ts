@@ -39,18 +39,15 @@ export interface ErasedUser {
 /** Tables of a workout's points, deleted with their workout (they have no foreign key). */
 const WORKOUT_PARTS = ['workout_route_points', 'workout_series'] as const;
 
-/** Where a by_type name's samples are kept: the table, and the condition on its type column when it holds several. */
-function tablesOf(type: string): { table: string; typeColumn?: string; name: string }[] {
-  if ((EVENT_TYPES as readonly string[]).includes(type)) return [{ table: TABLES.event.table, typeColumn: 'type', name: type }];
+/** Where a by_type name's samples are kept, and the name its erasure is recorded under (a metric's canonical name). */
+function storedAs(type: string): { name: string; tables: { table: string; typeColumn?: string }[] } {
+  if (type === 'workouts') return { name: type, tables: [{ table: 'workouts' }] };
+  if ((EVENT_TYPES as readonly string[]).includes(type)) return { name: type, tables: [{ table: TABLES.event.table, typeColumn: 'type' }] };
   const named = (Object.values(TABLES) as TableSpec[]).filter((spec) => 'name' in spec.type && spec.type.name === type);
-  if (named.length > 0) return named.map((spec) => ({ table: spec.table, name: type }));
+  if (named.length > 0) return { name: type, tables: named.map((spec) => ({ table: spec.table })) };
   // Every other name is a quantity metric, unknown names included (stored as sent).
-  return [{ table: TABLES.quantity.table, typeColumn: 'metric', name: canonicalMetricName(type) }];
-}
-
-/** The name a type is erased and honoured under: a metric's canonical name. */
-export function erasureType(type: string): string {
-  return type === 'workouts' ? type : (tablesOf(type)[0]!.name);
+  const metric = canonicalMetricName(type);
+  return { name: metric, tables: [{ table: TABLES.quantity.table, typeColumn: 'metric' }] };
 }
 
 async function count(tx: Queryable, sql: string, params: unknown[]): Promise<number> {
@@ -58,22 +55,24 @@ async function count(tx: Queryable, sql: string, params: unknown[]): Promise<num
   return result.rows[0]!.n;
 }
 
+/** Deletes the samples of a type whose start is in [start, end); a workout goes with its route and series. */
 async function deleteSamples(tx: Queryable, userId: string, type: string, start: string, end: string): Promise<number> {
   const range = 'user_id = $1 AND start_at >= $2::timestamptz AND start_at < $3::timestamptz';
-  if (type === 'workouts') {
-    const result = await tx.query<{ n: number }>(
-      `WITH gone AS (DELETE FROM workouts WHERE ${range} RETURNING id),
-       ${WORKOUT_PARTS.map((table, i) => `p${i} AS (DELETE FROM ${table} p USING gone WHERE p.user_id = $1 AND p.workout_id = gone.id)`).join(',\n       ')}
-       SELECT count(*)::int AS n FROM gone`,
-      [userId, start, end],
-    );
-    return result.rows[0]!.n;
-  }
+  const stored = storedAs(type);
   let deleted = 0;
-  for (const { table, typeColumn, name } of tablesOf(type)) {
-    deleted += typeColumn
-      ? await count(tx, `DELETE FROM ${table} WHERE ${range} AND ${typeColumn} = $4`, [userId, start, end, name])
-      : await count(tx, `DELETE FROM ${table} WHERE ${range}`, [userId, start, end]);
+  for (const { table, typeColumn } of stored.tables) {
+    if (table === 'workouts') {
+      const parts = WORKOUT_PARTS.map((part, i) => `p${i} AS (DELETE FROM ${part} p USING gone WHERE p.user_id = $1 AND p.workout_id = gone.id)`);
+      const result = await tx.query<{ n: number }>(
+        `WITH gone AS (DELETE FROM workouts WHERE ${range} RETURNING id), ${parts.join(', ')} SELECT count(*)::int AS n FROM gone`,
+        [userId, start, end],
+      );
+      deleted += result.rows[0]!.n;
+    } else if (typeColumn) {
+      deleted += await count(tx, `DELETE FROM ${table} WHERE ${range} AND ${typeColumn} = $4`, [userId, start, end, stored.name]);
+    } else {
+      deleted += await count(tx, `DELETE FROM ${table} WHERE ${range}`, [userId, start, end]);
+    }
   }
   return deleted;
 }
@@ -92,7 +91,7 @@ export function createErasureService(deps: { db: Database; keys: Pick<KeyService
   return {
     /** Deletes a type's samples whose start is in [start, end) and remembers the erasure; returns how many went. */
     async samples(userId: string, request: { type: string; start: string; end: string }, actor: Actor): Promise<number> {
-      const type = erasureType(request.type);
+      const type = storedAs(request.type).name;
       return db.transaction(async (tx) => {
         const deleted = await deleteSamples(tx, userId, type, request.start, request.end);
         await tx.query('INSERT INTO erasures (user_id, type, start_at, end_at, deleted) VALUES ($1, $2, $3, $4, $5)', [
