@@ -169,6 +169,22 @@ describe.each(databaseKinds())('erasing data (%s database)', (kind) => {
     expect(later.json().by_type.step_count).toMatchObject({ inserted: 5, rejected: 0 });
   });
 
+  it('a reprocess does not bring erased workouts back, nor their route and series', async () => {
+    const id = (await t.ingest(readFixture('workouts-v1-v2-with-routes.json'), owner.key)).json().id as string;
+    const all = `start=${encodeURIComponent('1970-01-01T00:00:00Z')}&end=${encodeURIComponent('2100-01-01T00:00:00Z')}`;
+    const stored = (await rows<{ n: number }>('SELECT count(*)::int AS n FROM workouts WHERE user_id = $1', [owner.userId]))[0]!.n;
+    expect(stored).toBeGreaterThan(0);
+    expect((await call('DELETE', `/api/v1/data/workouts?${all}`, eraser.key)).json()).toEqual({ deleted: stored });
+    const again = await call('POST', `/api/v1/ingestions/${id}/reprocess`, owner.key);
+    expect(again.json().by_type.workouts).toMatchObject({ inserted: 0, rejected: stored });
+    const left = await rows<{ n: number }>(
+      `SELECT (SELECT count(*) FROM workouts WHERE user_id = $1) + (SELECT count(*) FROM workout_route_points WHERE user_id = $1)
+            + (SELECT count(*) FROM workout_series WHERE user_id = $1) AS n`,
+      [owner.userId],
+    );
+    expect(Number(left[0]!.n)).toBe(0);
+  });
+
   it("deletes one archived body, keeping the samples and the record; the rejections lose their JSON; it can no longer be reprocessed", async () => {
     const bad = spanning();
     const stepData: object[] = bad.data.metrics[0]!.data;
