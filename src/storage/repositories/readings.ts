@@ -153,12 +153,12 @@ export function readingsRepository(db: Queryable) {
     return keysetPage(db, { ...query, select: readingColumns(reading) }, page);
   };
 
-  return {
+  const repository = {
     list,
 
     /** One ECG recording of the user's, voltages included, by its id; null when there is none (or it is another user's). */
     async ecg(userId: string, id: string): Promise<Row | null> {
-      const result = await db.query(`SELECT t.id, ${readColumns(TABLES.ecg)} FROM ecg_recordings t WHERE t.user_id = $1 AND t.id = $2`, [userId, id]);
+      const result = await db.query(`SELECT t.id, ${readColumns(TABLES.ecg)} FROM ${TABLES.ecg.table} t WHERE t.user_id = $1 AND t.id = $2`, [userId, id]);
       return result.rows[0] ?? null;
     },
 
@@ -171,7 +171,25 @@ export function readingsRepository(db: Queryable) {
       return result.rows[0]?.unit ?? null;
     },
 
-    metrics,
+    /** Every metric the user has: quantities from their table, the typed ones from theirs (counted at once on PostgreSQL). */
+    async metrics(userId: string): Promise<MetricSummaryRow[]> {
+      const quantities = db.query<MetricSummaryRow>(
+        `SELECT a.metric AS name, latest.unit, a.count, a.first, a.last, 'quantity' AS store
+         FROM (SELECT metric, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last
+               FROM quantity_samples WHERE user_id = $1 GROUP BY metric) a
+         CROSS JOIN LATERAL (SELECT unit FROM quantity_samples u WHERE u.user_id = $1 AND u.metric = a.metric
+                             ORDER BY u.start_at DESC LIMIT 1) latest`,
+        [userId],
+      );
+      const typed = TYPED_METRICS.map((metric) =>
+        db.query<MetricSummaryRow>(
+          `SELECT $2 AS name, $3 AS unit, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last, $4 AS store
+           FROM ${metric.table} WHERE user_id = $1 HAVING count(*) > 0`,
+          [userId, metric.name, metric.unit, metric.store],
+        ),
+      );
+      return (await Promise.all([quantities, ...typed])).flatMap((result) => result.rows);
+    },
 
     /** Every type the user has: the metrics, then each event type, ECG and workouts. */
     async types(userId: string): Promise<TypeSummaryRow[]> {
@@ -179,34 +197,15 @@ export function readingsRepository(db: Queryable) {
         `SELECT ${name} AS name, NULL::text AS unit, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last, '${store}' AS store
          FROM ${table} WHERE user_id = $1`;
       const others = [
-        `${summary('health_events', 'type', 'events')} GROUP BY type`,
-        `${summary('ecg_recordings', "'ecg'", 'ecg')} HAVING count(*) > 0`,
+        `${summary(TABLES.event.table, 'type', 'events')} GROUP BY type`,
+        `${summary(TABLES.ecg.table, "'ecg'", 'ecg')} HAVING count(*) > 0`,
         `${summary('workouts', "'workouts'", 'workouts')} HAVING count(*) > 0`,
       ].map((sql) => db.query<TypeSummaryRow>(sql, [userId]));
-      const [measured, rest] = await Promise.all([metrics(userId), Promise.all(others)]);
+      const [measured, rest] = await Promise.all([repository.metrics(userId), Promise.all(others)]);
       return [...measured, ...rest.flatMap((result) => result.rows)];
     },
   };
-
-  /** Every metric the user has: quantities from their table, the typed ones from theirs (counted at once on PostgreSQL). */
-  async function metrics(userId: string): Promise<MetricSummaryRow[]> {
-    const quantities = db.query<MetricSummaryRow>(
-      `SELECT a.metric AS name, latest.unit, a.count, a.first, a.last, 'quantity' AS store
-       FROM (SELECT metric, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last
-             FROM quantity_samples WHERE user_id = $1 GROUP BY metric) a
-       CROSS JOIN LATERAL (SELECT unit FROM quantity_samples u WHERE u.user_id = $1 AND u.metric = a.metric
-                           ORDER BY u.start_at DESC LIMIT 1) latest`,
-      [userId],
-    );
-    const typed = TYPED_METRICS.map((metric) =>
-      db.query<MetricSummaryRow>(
-        `SELECT $2 AS name, $3 AS unit, count(*)::int AS count, min(start_at) AS first, max(end_at) AS last, $4 AS store
-         FROM ${metric.table} WHERE user_id = $1 HAVING count(*) > 0`,
-        [userId, metric.name, metric.unit, metric.store],
-      ),
-    );
-    return (await Promise.all([quantities, ...typed])).flatMap((result) => result.rows);
-  }
+  return repository;
 }
 
 export type ReadingsRepository = ReturnType<typeof readingsRepository>;
