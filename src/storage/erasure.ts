@@ -122,7 +122,9 @@ export function createErasureService(deps: { db: Database; keys: Pick<KeyService
         if (!row) return null;
         if (row.status === 'queued' || row.status === 'processing') return 'busy';
         await tx.query(
-          `UPDATE raw_ingestions SET body = NULL, body_encoding = NULL, body_deleted_at = coalesce(body_deleted_at, now())
+          // A body refused unread was never kept: nothing is deleted, and body_deleted_at stays NULL.
+          `UPDATE raw_ingestions SET body = NULL, body_encoding = NULL,
+             body_deleted_at = CASE WHEN body IS NOT NULL THEN now() ELSE body_deleted_at END
            WHERE user_id = $1 AND id = $2`,
           [row.user_id, id],
         );

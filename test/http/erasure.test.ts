@@ -37,9 +37,10 @@ describe.each(databaseKinds())('erasing data (%s database)', (kind) => {
   let owner: { userId: string; key: string; keyId: string };
   let eraser: { key: string; keyId: string };
   let other: { userId: string; key: string };
-  // A fresh app (and key cache) over an emptied database for each test.
+  // A fresh app (and key cache) over an emptied database for each test; uploads are answered
+  // when finished however loaded the machine is (these tests are not about the 202 path).
   beforeEach(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, { env: { INGEST_SYNC_BUDGET_MS: '600000' } });
     owner = await t.userWithKey('owner@example.com');
     other = await t.userWithKey('other@example.com');
     const created = await t.app.inject({
@@ -110,7 +111,7 @@ describe.each(databaseKinds())('erasing data (%s database)', (kind) => {
   });
 
   it('deletes sleep (nights and segments), workouts with their route and series, events and ECG', async () => {
-    for (const fixture of ['real-sleep-segments-2025-04.json', 'workouts-v1-v2-with-routes.json', 'other-data-types.json', 'real-metrics-2024-03.json']) {
+    for (const fixture of ['real-sleep-segments-2025-04.json', 'workouts-v1-v2-with-routes.json', 'other-data-types.json']) {
       expect((await t.ingest(readFixture(fixture), owner.key)).statusCode).toBe(200);
     }
     const all = `start=${encodeURIComponent('1970-01-01T00:00:00Z')}&end=${encodeURIComponent('2100-01-01T00:00:00Z')}`;
