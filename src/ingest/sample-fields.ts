@@ -123,8 +123,7 @@ export function readSpelledTime(sample: Record<string, unknown>, names: string[]
   if (first !== null) return first.instant;
   if (fallback === undefined) return null;
   const time = readTime(sample, fallback, ctx);
-  if (isProblem(time)) return new Problem(time.category, time.category === 'missing_field' ? `${names[0]} is missing` : time.reason);
-  return time.instant;
+  return isProblem(time) ? time : time.instant;
 }
 
 /** End not before start; a missing end equals the start. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isoTime, isoTimeOrNull, listQuery, listSchema } from './common.js';
+import { SLEEP_STAGES } from '../../ingest/standard/schema.js';
 import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
@@ -36,10 +37,6 @@ export const pageQuery = listQuery.extend({
 
 export const samplesQuery = rangeQuery.extend(pageQuery.shape).extend({
   source: sqlText(500).optional().describe('Only samples of this source string, exactly as sent').meta({ example: "Samantha's Apple\u00a0Watch" }),
-});
-
-export const sleepQuery = samplesQuery.extend({
-  detail: z.enum(['nights', 'segments']).default('nights').describe('`nights`: summarised nights; `segments`: the raw stage segments').meta({ example: 'segments' }),
 });
 
 export const metricSamplesQuery = samplesQuery.extend({
@@ -87,6 +84,18 @@ const timeZone = z
     }
   }, 'must be an IANA time zone name such as Europe/Berlin or Etc/GMT+5');
 
+export const sleepQuery = samplesQuery.extend({
+  detail: z
+    .enum(['nights', 'segments'])
+    .default('nights')
+    .describe('`nights`: one item per local date, source and origin, the nights the daily summary chooses from; `segments`: the raw stage segments')
+    .meta({ example: 'segments' }),
+  tz: timeZone
+    .default('UTC')
+    .describe('nights: the IANA zone whose local dates nights belong to (as in /summary/daily); start and end then select the nights whose date begins (local midnight) in [start, end)')
+    .meta({ example: 'America/New_York' }),
+});
+
 export const MAX_SUMMARY_DAYS = 366;
 
 export const summaryQuery = z
@@ -121,10 +130,16 @@ export const bloodPressureItem = z
 const hours = z.number().nullable();
 export const sleepNightItem = z
   .object({
-    ...timed,
-    date: z.string().describe('Local date the night ended on (YYYY-MM-DD)'),
-    total_sleep_h: hours,
-    asleep_h: hours,
+    date: z.string().describe('The local date (in tz) the night counts for in /summary/daily (YYYY-MM-DD)'),
+    source: z.string().describe('The device or app, exactly as sent ("" when none)'),
+    origin: z
+      .enum(['summarised', 'segments'])
+      .describe('`summarised`: nights as the app summarised them, counted for the local date of their end; `segments`: built from raw stage segments ending from 18:00 the day before to 18:00'),
+    samples: z.number().int().describe('How many summarised nights (naps included) or segments make it up'),
+    start: z.string().describe('ISO 8601, UTC: the earliest start among them'),
+    end: z.string().describe('ISO 8601, UTC: the latest end among them'),
+    total_sleep_h: hours.describe('totalSleep as sent (summarised only)'),
+    asleep_h: hours.describe('summarised: totalSleep, else core + deep + rem if any is above 0, else asleep; segments: Core, Deep, REM, Asleep and Unspecified time'),
     core_h: hours,
     deep_h: hours,
     rem_h: hours,
@@ -136,15 +151,20 @@ export const sleepNightItem = z
   .meta({
     id: 'SleepNight',
     example: {
-      start: '2024-03-14T02:36:04.000Z', end: '2024-03-14T10:00:30.000Z', source: 'iPhone|Apple Watch', date: '2024-03-14',
-      total_sleep_h: null, asleep_h: 0, core_h: 4.02, deep_h: 0.88, rem_h: 1.38, awake_h: 0.05, in_bed_h: 6.86,
+      date: '2024-03-14', source: 'iPhone|Apple Watch', origin: 'summarised', samples: 1, start: '2024-03-14T02:36:04.000Z', end: '2024-03-14T10:00:30.000Z',
+      total_sleep_h: null, asleep_h: 6.275, core_h: 4.02, deep_h: 0.88, rem_h: 1.38, awake_h: 0.05, in_bed_h: 6.86,
       in_bed_start: '2024-03-14T02:36:04.000Z', in_bed_end: '2024-03-14T10:00:30.000Z',
     },
   });
 
 export const sleepSegmentItem = z
-  .object({ ...timed, stage: z.enum(['Awake', 'Asleep', 'Core', 'REM', 'Deep', 'Unspecified', 'InBed']), hours: z.number() })
-  .meta({ id: 'SleepSegment', example: { start: '2025-04-19T03:16:55.000Z', end: '2025-04-19T03:20:55.000Z', source: 'Apple Watch', stage: 'Core', hours: 0.0667 } });
+  .object({
+    ...timed,
+    stage: z.enum(SLEEP_STAGES),
+    sent_stage: z.string().describe('A stage name this server does not know, as sent (stage is then Unspecified); "" otherwise'),
+    hours: z.number(),
+  })
+  .meta({ id: 'SleepSegment', example: { start: '2025-04-19T03:16:55.000Z', end: '2025-04-19T03:20:55.000Z', source: 'Apple Watch', stage: 'Core', sent_stage: '', hours: 0.0667 } });
 
 export const metricSampleItem = z
   .object({
@@ -265,7 +285,7 @@ export const summaryItem = z
 
 export const heartRateList = listSchema(heartRateItem, 'Heart-rate samples, oldest first unless order=desc');
 export const bloodPressureList = listSchema(bloodPressureItem, 'Blood-pressure readings');
-export const sleepList = listSchema(z.union([sleepNightItem, sleepSegmentItem]).meta({ example: z.globalRegistry.get(sleepNightItem)?.example }), 'Summarised nights, or raw segments with detail=segments');
+export const sleepList = listSchema(z.union([sleepNightItem, sleepSegmentItem]).meta({ example: z.globalRegistry.get(sleepNightItem)?.example }), 'Nights (one per local date, source and origin), or raw segments with detail=segments');
 export const metricSampleList = listSchema(metricSampleItem, "Samples of one metric in its canonical unit (or ?unit=)");
 export const metricList = listSchema(metricItem, 'The metrics this user has, with count, first and last time');
 export const workoutList = listSchema(workoutItem, 'Workouts, by start time');
@@ -284,14 +304,15 @@ export const bloodPressureView = (row: Row): z.infer<typeof bloodPressureItem> =
 });
 
 export const sleepNightView = (row: Row): z.infer<typeof sleepNightItem> => ({
-  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string, date: row.night_date as string,
-  total_sleep_h: num(row.total_sleep), asleep_h: num(row.asleep), core_h: num(row.core), deep_h: num(row.deep), rem_h: num(row.rem),
-  awake_h: num(row.awake), in_bed_h: num(row.in_bed), in_bed_start: isoOrNull(row.in_bed_start), in_bed_end: isoOrNull(row.in_bed_end),
+  date: row.day as string, source: row.source as string, origin: row.origin as z.infer<typeof sleepNightItem>['origin'], samples: row.samples as number,
+  start: iso(row.start_at), end: iso(row.end_at),
+  total_sleep_h: num(row.total_sleep_h), asleep_h: num(row.asleep_h), core_h: num(row.core_h), deep_h: num(row.deep_h), rem_h: num(row.rem_h),
+  awake_h: num(row.awake_h), in_bed_h: num(row.in_bed_h), in_bed_start: isoOrNull(row.in_bed_start), in_bed_end: isoOrNull(row.in_bed_end),
 });
 
 export const sleepSegmentView = (row: Row): z.infer<typeof sleepSegmentItem> => ({
   start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
-  stage: row.stage as z.infer<typeof sleepSegmentItem>['stage'], hours: row.hours as number,
+  stage: row.stage as z.infer<typeof sleepSegmentItem>['stage'], sent_stage: row.sent_stage as string, hours: row.hours as number,
 });
 
 /** A quantity sample, in `unit` when given and convertible, else as stored. */

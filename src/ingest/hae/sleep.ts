@@ -83,7 +83,7 @@ export function parseSleepSegment(
 ): Read<SleepSegmentRecord> {
   // Newer builds repeat the times as start/end/date (readSpelledTime).
   const start = readSpelledTime(point, ['startDate', 'start'], ctx, 'date');
-  if (isProblem(start)) return start;
+  if (isProblem(start)) return start.category === 'missing_field' ? new Problem('missing_field', 'startDate is missing') : start;
   const sentEnd = readSpelledTime(point, ['endDate', 'end'], ctx);
   if (isProblem(sentEnd)) return sentEnd;
   const end = checkOrder(start, sentEnd);

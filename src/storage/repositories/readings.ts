@@ -1,6 +1,6 @@
 /**
  * Samples read back, one keyset page at a time, always for one user: heart rate,
- * blood pressure, sleep (summarised nights or raw segments), any quantity metric,
+ * blood pressure, raw sleep segments (nights: nights.ts), any quantity metric,
  * and the list of metrics a user has. Filters: `start` inclusive and `end`
  * exclusive on the sample's start, and an exact `source`.
  */
@@ -30,8 +30,7 @@ const text = (column: string): KeyColumn => ({ column, type: 'text' });
 export const READING_KEYS = {
   heartRate: [ts('start_at'), ts('end_at'), text('source')],
   bloodPressure: [ts('start_at'), ts('end_at'), text('source')],
-  sleepSegments: [ts('start_at'), ts('end_at'), text('source'), text('stage')],
-  sleepNights: [ts('start_at'), { column: 'night_date', type: 'date' }, text('source')],
+  sleepSegments: [ts('start_at'), ts('end_at'), text('source'), text('stage'), text('sent_stage')],
   metricSamples: [ts('start_at'), ts('end_at'), text('source'), text('qualifier')],
 } satisfies Record<string, KeyColumn[]>;
 
@@ -97,7 +96,6 @@ export function readingsRepository(db: Queryable) {
     heartRate: list(TABLES.heart_rate, READING_KEYS.heartRate),
     bloodPressure: list(TABLES.blood_pressure, READING_KEYS.bloodPressure),
     sleepSegments: list(TABLES.sleep_segment, READING_KEYS.sleepSegments),
-    sleepNights: list(TABLES.sleep_night, READING_KEYS.sleepNights),
 
     metricSamples: (userId: string, metric: string, filter: SampleFilter, page: PageRequest): Promise<Page<Row>> =>
       keysetPage(db, sampleQuery(TABLES.quantity, READING_KEYS.metricSamples, userId, filter, (n) => `t.metric = $${n}`, metric), page),
