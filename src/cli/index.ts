@@ -29,8 +29,9 @@ Commands:
   keys revoke <id>                      revoke a key
   import [--user <email>] <file...>     import Health Auto Export or standard-format files
                                         (default user: ADMIN_EMAIL)
-  reprocess (--ingestion <id> | --failed | --all)
+  reprocess (--ingestion <id> | --failed | --type <by_type name> | --all)
                                         run archived uploads again through today's parser and thresholds
+                                        (--type sleep_analysis: those that carried sleep data)
   config-reference [--markdown]         print .env.example (every variable, its default and meaning),
                                         or the table of docs/operations.md
   openapi                               write docs/openapi.json (what /openapi.json serves) and the
@@ -52,6 +53,7 @@ const options = {
   ingestion: { type: 'string' },
   failed: { type: 'boolean' },
   all: { type: 'boolean' },
+  type: { type: 'string' },
   markdown: { type: 'boolean' },
 } as const;
 
@@ -114,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
       return results.some((r) => r.status === 'failed') ? 2 : 0;
     }
     case 'reprocess':
-      await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all }, out);
+      await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all, type: values.type }, out);
       return 0;
     default:
       throw new CliError(`unknown command "${positionals.join(' ')}" (see --help)`);

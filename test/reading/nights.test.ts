@@ -8,7 +8,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { ingestionsRepository } from '../../src/storage/repositories/ingestions.js';
+import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { FIXTURES_DIR, readFixture } from '../helpers/fixtures.js';
 
@@ -123,7 +124,7 @@ describe.each(databaseKinds())('nights (%s database)', (kind) => {
     expect(night).toMatchObject({ date: '2024-03-14', origin: 'summarised', samples: 1, total_sleep_h: null, rem_h: 1.375 });
     expect(night!.asleep_h).toBeCloseTo(6.275, 9);
     const [day] = await summaryDays(key, '2024-03-14', '2024-03-14', 'UTC');
-    expect(day.sleep.asleep_h).toBeCloseTo(6.275, 9);
+    expect(day!.sleep.asleep_h).toBeCloseTo(6.275, 9);
   });
 
   it('selects nights by the local midnight of their date in tz, and by exact source', async () => {
@@ -169,7 +170,28 @@ describe.each(databaseKinds())('nights (%s database)', (kind) => {
     expect(night).toMatchObject({ date: '2025-04-12', samples: 2, start: '2025-04-12T19:59:00.000Z', end: '2025-04-12T22:26:00.000Z' });
     expect(night!.asleep_h).toBeCloseTo(2.3, 9);
     const [day] = await summaryDays(key, '2025-04-12', '2025-04-12', 'America/New_York');
-    expect(day.sleep.asleep_h).toBeCloseTo(2.3, 9);
+    expect(day!.sleep.asleep_h).toBeCloseTo(2.3, 9);
+  });
+
+  it('brings back a nap an earlier version overwrote by reprocessing the ingestions that carried sleep data (reprocess --type sleep_analysis)', async () => {
+    const key = await newUser();
+    const nap = (start: string, end: string) => ({ sleepStart: start, sleepEnd: end, asleep: 1, source: 'Watch' });
+    const sleep = await t.ingest(
+      { data: { metrics: [{ name: 'sleep_analysis', units: 'hr', data: [nap('2025-04-12 15:59:00 -0400', '2025-04-12 17:28:00 -0400'), nap('2025-04-12 17:28:00 -0400', '2025-04-12 18:26:00 -0400')] }] } },
+      key,
+    );
+    const steps = await t.ingest({ data: { metrics: [{ name: 'step_count', units: 'count', data: [{ date: '2025-04-12 09:00:00 -0400', qty: 5 }] }] } }, key);
+    // What the old identity left: the first nap overwritten by the second.
+    await t.db.query("DELETE FROM sleep_nights WHERE user_id = $1 AND start_at = '2025-04-12T19:59:00Z'", [userId]);
+    const targets = (await ingestionsRepository(t.db).idsToReprocess({ type: 'sleep_analysis' })).map((row) => row.id);
+    expect(targets).toContain(sleep.json().id);
+    expect(targets).not.toContain(steps.json().id);
+    for (const id of targets) {
+      const response = await t.app.inject({ method: 'POST', url: `/api/v1/ingestions/${id}/reprocess`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      expect(response.statusCode, response.body).toBe(200);
+    }
+    const stored = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sleep_nights WHERE user_id = $1', [userId]);
+    expect(stored.rows[0]!.n).toBe(2);
   });
 
   it('updates a night in place while it grows (same start, later end), even past midnight', async () => {
