@@ -242,10 +242,13 @@ const POINT_PARSERS = new Map<string, PointParser>([
  * `start`/`end` (or `startDate`/`endDate`) when a newer build sent them, else the instant
  * `date`; a missing end is the start.
  */
+const START_NAMES = ['start', 'startDate'];
+const END_NAMES = ['end', 'endDate'];
+
 function readInterval(point: Record<string, unknown>, ctx: ParseContext): Read<{ start: Date; end: Date }> {
-  const start = readSpelledTime(point, ['start', 'startDate'], ctx, 'date');
+  const start = readSpelledTime(point, START_NAMES, ctx, 'date');
   if (isProblem(start)) return start;
-  const sentEnd = readSpelledTime(point, ['end', 'endDate'], ctx);
+  const sentEnd = readSpelledTime(point, END_NAMES, ctx);
   if (isProblem(sentEnd)) return sentEnd;
   const end = checkOrder(start, sentEnd);
   return isProblem(end) ? end : { start, end };
