@@ -148,18 +148,18 @@ export async function importCommand(config: Config, files: string[], email: stri
 
 export async function reprocessCommand(
   config: Config,
-  filter: { id?: string; failed?: boolean; all?: boolean },
+  filter: { id?: string; failed?: boolean; all?: boolean; type?: string },
   out: Output,
 ): Promise<void> {
-  if (!filter.id && !filter.failed && !filter.all) throw new CliError('reprocess: choose --ingestion ID, --failed or --all');
+  if (!filter.id && !filter.failed && !filter.all && !filter.type) throw new CliError('reprocess: choose --ingestion ID, --failed, --type TYPE or --all');
   await withBackend(config, async (backend) => {
     if (backend.mode === 'remote') {
-      if (!filter.id) refuseRemote(backend, 'reprocess --failed/--all');
+      if (!filter.id) refuseRemote(backend, 'reprocess --failed/--type/--all');
       const result = await backend.call<IngestionView>('POST', `/api/v1/ingestions/${filter.id}/reprocess`);
       out(`${result.id}: ${result.status}`);
       return;
     }
-    const targets = await ingestionsRepository(backend.db).idsToReprocess({ id: filter.id, failed: filter.failed });
+    const targets = await ingestionsRepository(backend.db).idsToReprocess({ id: filter.id, failed: filter.failed, type: filter.type });
     if (filter.id && targets.length === 0) throw new CliError(`no ingestion ${filter.id} with an archived body`);
     for (const target of targets) {
       const row = await backend.ingest.reprocess(target.user_id, target.id, { budgetMs: Infinity });

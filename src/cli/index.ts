@@ -33,9 +33,10 @@ Commands:
   keys revoke <id>                      revoke a key
   import [--user <email>] <file...>     import Health Auto Export or standard-format files
                                         (default user: ADMIN_EMAIL)
-  reprocess (--ingestion <id> | --failed | --all)
+  reprocess (--ingestion <id> | --failed | --type <by_type name> | --all)
                                         run archived uploads again through today's parser and thresholds
-                                        (samples erased after an upload was received are skipped)
+                                        (--type sleep_analysis: those that carried sleep data;
+                                        samples erased after an upload was received are skipped)
   data delete --user <email> --type <type> --start <time> --end <time>
                                         erase a user's samples of one by_type name (step_count, heart_rate,
                                         sleep_analysis, workouts, ecg, ...) starting in [start, end)
@@ -140,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
       await deleteBodyCommand(config, need(rest[0], '<id>'), out);
       return 0;
     case 'reprocess':
-      await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all }, out);
+      await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all, type: values.type }, out);
       return 0;
     default:
       throw new CliError(`unknown command "${positionals.join(' ')}" (see --help)`);

@@ -75,11 +75,18 @@ export type SleepStage = 'Awake' | 'Asleep' | 'Core' | 'REM' | 'Deep' | 'Unspeci
 
 export interface SleepSegmentRecord extends BaseRecord {
   kind: 'sleep_segment';
+  /** A stage this server does not know (a third-party app's) is `Unspecified`... */
   stage: SleepStage;
+  /** ...and its name as sent is kept here, part of the identity; '' for the stages it knows. */
+  sentStage: string;
   hours: number;
 }
 
-/** A summarised night; start/end are sleepStart/sleepEnd, identity is (night_date, source). */
+/**
+ * A summarised night; start/end are sleepStart/sleepEnd (inBedStart/inBedEnd where
+ * those are absent). Identity is (source, start): two naps on one day stay two, and a
+ * night re-sent while it grows (same start, later end) replaces itself.
+ */
 export interface SleepNightRecord extends BaseRecord {
   kind: 'sleep_night';
   /** Local date (YYYY-MM-DD, in sleepEnd's own offset) of the night's end. */
@@ -142,12 +149,17 @@ export interface WorkoutRecord extends BaseRecord {
 export const EVENT_TYPES = ['state_of_mind', 'symptoms', 'medications', 'cycle_tracking', 'heart_rate_notifications'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** Language-independent forms of the values sent in the phone's language, by field (`{status: 'taken'}`). */
+export type CanonicalValues = Record<string, string>;
+
 export interface EventRecord extends BaseRecord {
   kind: 'event';
   type: EventType;
   qualifier: string;
   /** The record as sent. */
   data: Record<string, unknown>;
+  /** What the translation table recognised in `data`; null when nothing. */
+  canonical: CanonicalValues | null;
 }
 
 export interface EcgRecord extends BaseRecord {
@@ -161,6 +173,8 @@ export interface EcgRecord extends BaseRecord {
   voltageUnit: string | null;
   /** The record as sent, without `voltageMeasurements`. */
   data: Record<string, unknown>;
+  /** The classification's language-independent form when recognised (`{classification: 'sinus_rhythm'}`). */
+  canonical: CanonicalValues | null;
 }
 
 export type HealthRecord =

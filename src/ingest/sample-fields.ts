@@ -99,6 +99,35 @@ export function checkTimeWindow(parsed: ParsedDate, field: string, ctx: ParseCon
   return parsed;
 }
 
+/**
+ * One time sent under several names (newer builds send a segment's `startDate` and
+ * `start`, older ones one of them): the first present name wins, and every other
+ * present name must be the same instant, or the point is rejected (there would be no
+ * telling which is right). `fallback` (`date`) is read only when none is present: it is
+ * not always the same instant (a wrist temperature's `date` is not its `start`).
+ * Null when none is present and there is no fallback.
+ */
+export function readSpelledTime(sample: Record<string, unknown>, names: string[], ctx: ParseContext, fallback: string): Read<Date>;
+export function readSpelledTime(sample: Record<string, unknown>, names: string[], ctx: ParseContext): Read<Date | null>;
+export function readSpelledTime(sample: Record<string, unknown>, names: string[], ctx: ParseContext, fallback?: string): Read<Date | null> {
+  let first: { name: string; instant: Date } | null = null;
+  for (const name of names) {
+    // Most points carry none of the names: skip them without a call (500,000-point uploads).
+    const value = sample[name];
+    if (value === undefined || value === null || value === '') continue;
+    const time = readTime(sample, name, ctx);
+    if (isProblem(time)) return time;
+    if (first === null) first = { name, instant: time.instant };
+    else if (time.instant.getTime() !== first.instant.getTime()) {
+      return new Problem('time', `${first.name} ${first.instant.toISOString()} and ${name} ${time.instant.toISOString()} disagree`);
+    }
+  }
+  if (first !== null) return first.instant;
+  if (fallback === undefined) return null;
+  const time = readTime(sample, fallback, ctx);
+  return isProblem(time) ? time : time.instant;
+}
+
 /** End not before start; a missing end equals the start. */
 export function checkOrder(start: Date, end: Date | null): Read<Date> {
   if (end === null) return start;

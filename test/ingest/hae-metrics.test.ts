@@ -369,17 +369,41 @@ describe('point shapes', () => {
     expect(segment).toMatchObject({ kind: 'sleep_segment', stage: 'InBed', hours: 1.5, source: 'Watch' });
   });
 
-  it('rejects a sleep stage it does not know, naming it', () => {
+  it('stores a sleep stage it does not know as Unspecified, keeping the name as sent', () => {
+    const [segment] = records(
+      parse([{ name: 'sleep_analysis', units: 'hr', data: [{ startDate: date, endDate: '2024-03-14 10:00:00 -0400', qty: 1, value: 'Napping' }] }]),
+    );
+    expect(segment).toMatchObject({ kind: 'sleep_segment', stage: 'Unspecified', sentStage: 'Napping', hours: 1 });
+  });
+
+  it('keeps no sent stage name for the stages it knows, however spelled', () => {
+    const segments = records(
+      parse([
+        {
+          name: 'sleep_analysis',
+          units: 'hr',
+          data: ['In Bed', 'InBed', 'Unspecified'].map((value) => ({ startDate: date, endDate: '2024-03-14 10:00:00 -0400', value })),
+        },
+      ]),
+    );
+    expect(segments.map((s) => [(s as SleepSegmentRecord).stage, (s as SleepSegmentRecord).sentStage])).toEqual([
+      ['InBed', ''],
+      ['InBed', ''],
+      ['Unspecified', ''],
+    ]);
+  });
+
+  it('rejects a segment whose startDate and start name two different instants, saying which', () => {
     const [item] = parse([
       {
         name: 'sleep_analysis',
         units: 'hr',
-        data: [{ startDate: date, endDate: '2024-03-14 10:00:00 -0400', qty: 1, value: 'Napping' }],
+        data: [{ startDate: date, start: '2024-03-14 09:05:00 -0400', endDate: '2024-03-14 10:00:00 -0400', value: 'Core' }],
       },
     ]);
     expect(item).toMatchObject({
       ok: false,
-      rejection: { category: 'format', reason: 'sleep_analysis[0]: value "Napping" is not a sleep stage this server knows' },
+      rejection: { category: 'time', reason: 'sleep_analysis[0]: startDate 2024-03-14T13:00:00.000Z and start 2024-03-14T13:05:00.000Z disagree' },
     });
   });
 

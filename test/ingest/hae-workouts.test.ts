@@ -128,7 +128,7 @@ describe('parseHaeWorkouts on workouts-v1-v2-with-routes.json', () => {
 
     const v1Hr = v1!.series.filter((p) => p.series === 'heartRateData');
     expect(v1Hr).toHaveLength(20);
-    expect(v1Hr[0]).toMatchObject({ qty: 95, min: null, unit: 'bpm', source: '' });
+    expect(v1Hr[0]).toMatchObject({ qty: 95, min: null, unit: 'count/min', source: '' });
   });
 
   it('keeps count series in their sent unit and converts distance series to metres', () => {

@@ -75,11 +75,12 @@ describe.each(databaseKinds())('sample lists (%s database)', (kind) => {
     ]);
   });
 
-  it('lists summarised nights, and with detail=segments every raw segment once, stage included', async () => {
+  it('lists nights, summarised and built from segments, and with detail=segments every raw segment once, stage included', async () => {
     const nights = await all('/api/v1/data/sleep');
-    expect(nights).toHaveLength(6);
-    const night = nights.find((n) => n.date === '2024-03-14');
-    expect(night).toMatchObject({ asleep_h: 0, awake_h: 0.05, rem_h: 1.375, in_bed_start: '2024-03-14T02:36:04.000Z' });
+    expect(nights.filter((n) => n.origin === 'summarised')).toHaveLength(6);
+    expect(nights.filter((n) => n.origin === 'segments').length).toBeGreaterThan(0);
+    const night = nights.find((n) => n.date === '2024-03-14' && n.origin === 'summarised');
+    expect(night).toMatchObject({ total_sleep_h: null, awake_h: 0.05, rem_h: 1.375, in_bed_start: '2024-03-14T02:36:04.000Z' });
     const segments = await all('/api/v1/data/sleep?detail=segments&limit=100');
     expect(segments).toHaveLength(await count('SELECT count(*)::int AS n FROM sleep_segments'));
     expect(segments).toHaveLength(741);
@@ -204,7 +205,7 @@ describe.each(databaseKinds())('sample lists (%s database)', (kind) => {
     const expected: Record<string, string[]> = {
       '/api/v1/data/heart-rate': ['start', 'end', 'source', 'limit', 'cursor', 'order'],
       '/api/v1/data/blood-pressure': ['start', 'end', 'source', 'limit', 'cursor', 'order'],
-      '/api/v1/data/sleep': ['start', 'end', 'source', 'limit', 'cursor', 'order', 'detail'],
+      '/api/v1/data/sleep': ['start', 'end', 'source', 'limit', 'cursor', 'order', 'detail', 'tz'],
       '/api/v1/data/workouts': ['start', 'end', 'limit', 'cursor', 'order', 'bbox'],
       '/api/v1/data/workouts/{id}': ['id'],
       '/api/v1/data/metrics': ['limit', 'cursor'],

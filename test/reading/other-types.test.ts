@@ -49,14 +49,16 @@ describe.each(databaseKinds())('reading every other type (%s database)', (kind) 
     const sent = fixtureJson('other-data-types.json').data;
     const symptoms = await ok('/api/v1/data/symptoms');
     expect(symptoms).toEqual({
-      items: [{ start: '2025-02-03T08:00:00.000Z', end: '2025-02-03T11:00:00.000Z', source: 'iPhone', qualifier: 'Fatiga', data: sent.symptoms[0] }],
+      items: [{ start: '2025-02-03T08:00:00.000Z', end: '2025-02-03T11:00:00.000Z', source: 'iPhone', qualifier: 'Fatiga', data: sent.symptoms[0], canonical: { name: 'fatigue' } }],
       next: null,
     });
     const medications = await ok('/api/v1/data/medications');
     expect(medications.items).toHaveLength(1);
-    expect(medications.items[0]).toMatchObject({ start: '2025-02-03T07:00:00.000Z', qualifier: 'Ibuprofen 200 mg', data: sent.medications[0] });
+    expect(medications.items[0]).toMatchObject({ start: '2025-02-03T07:00:00.000Z', qualifier: 'Ibuprofen 200 mg', data: sent.medications[0], canonical: { status: 'taken' } });
     const cycle = await ok('/api/v1/data/cycle-tracking');
-    expect(cycle.items.map((i: any) => [i.start, i.end, i.qualifier, i.data.value])).toEqual([['2025-01-31T23:00:00.000Z', '2025-02-01T23:00:00.000Z', 'Menstrual Flow', 'Medium']]);
+    expect(cycle.items.map((i: any) => [i.start, i.end, i.qualifier, i.data.value, i.canonical])).toEqual([
+      ['2025-01-31T23:00:00.000Z', '2025-02-01T23:00:00.000Z', 'Menstrual Flow', 'Medium', { name: 'menstrual_flow', value: 'medium' }],
+    ]);
     const notifications = await ok('/api/v1/data/heart-rate-notifications');
     expect(notifications.items).toHaveLength(1);
     expect(notifications.items[0]).toMatchObject({ start: '2025-02-03T13:00:00.000Z', end: '2025-02-03T13:10:00.000Z', source: 'Apple Watch' });

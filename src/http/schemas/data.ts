@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isoTime, isoTimeOrNull, listQuery, listSchema } from './common.js';
+import { SLEEP_STAGES } from '../../ingest/standard/schema.js';
 import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
@@ -36,10 +37,6 @@ export const pageQuery = listQuery.extend({
 
 export const samplesQuery = rangeQuery.extend(pageQuery.shape).extend({
   source: sqlText(500).optional().describe('Only samples of this source string, exactly as sent').meta({ example: "Samantha's Apple\u00a0Watch" }),
-});
-
-export const sleepQuery = samplesQuery.extend({
-  detail: z.enum(['nights', 'segments']).default('nights').describe('`nights`: summarised nights; `segments`: the raw stage segments').meta({ example: 'segments' }),
 });
 
 export const metricSamplesQuery = samplesQuery.extend({
@@ -102,6 +99,18 @@ const timeZone = z
     }
   }, 'must be an IANA time zone name such as Europe/Berlin or Etc/GMT+5');
 
+export const sleepQuery = samplesQuery.extend({
+  detail: z
+    .enum(['nights', 'segments'])
+    .default('nights')
+    .describe('`nights`: one item per local date, source and origin, the nights the daily summary chooses from; `segments`: the raw stage segments')
+    .meta({ example: 'segments' }),
+  tz: timeZone
+    .default('UTC')
+    .describe('nights: the IANA zone whose local dates nights belong to (as in /summary/daily); start and end then select the nights whose date begins (local midnight) in [start, end)')
+    .meta({ example: 'America/New_York' }),
+});
+
 export const MAX_SUMMARY_DAYS = 366;
 
 export const summaryQuery = z
@@ -136,10 +145,16 @@ export const bloodPressureItem = z
 const hours = z.number().nullable();
 export const sleepNightItem = z
   .object({
-    ...timed,
-    date: z.string().describe('Local date the night ended on (YYYY-MM-DD)'),
-    total_sleep_h: hours,
-    asleep_h: hours,
+    date: z.string().describe('The local date (in tz) the night counts for in /summary/daily (YYYY-MM-DD)'),
+    source: z.string().describe('The device or app, exactly as sent ("" when none)'),
+    origin: z
+      .enum(['summarised', 'segments'])
+      .describe('`summarised`: nights as the app summarised them, counted for the local date of their end; `segments`: built from raw stage segments ending from 18:00 the day before to 18:00'),
+    samples: z.number().int().describe('How many summarised nights (naps included) or segments make it up'),
+    start: z.string().describe('ISO 8601, UTC: the earliest start among them'),
+    end: z.string().describe('ISO 8601, UTC: the latest end among them'),
+    total_sleep_h: hours.describe('totalSleep as sent (summarised only)'),
+    asleep_h: hours.describe('summarised: totalSleep, else core + deep + rem if any is above 0, else asleep; segments: Core, Deep, REM, Asleep and Unspecified time'),
     core_h: hours,
     deep_h: hours,
     rem_h: hours,
@@ -151,15 +166,20 @@ export const sleepNightItem = z
   .meta({
     id: 'SleepNight',
     example: {
-      start: '2024-03-14T02:36:04.000Z', end: '2024-03-14T10:00:30.000Z', source: 'iPhone|Apple Watch', date: '2024-03-14',
-      total_sleep_h: null, asleep_h: 0, core_h: 4.02, deep_h: 0.88, rem_h: 1.38, awake_h: 0.05, in_bed_h: 6.86,
+      date: '2024-03-14', source: 'iPhone|Apple Watch', origin: 'summarised', samples: 1, start: '2024-03-14T02:36:04.000Z', end: '2024-03-14T10:00:30.000Z',
+      total_sleep_h: null, asleep_h: 6.275, core_h: 4.02, deep_h: 0.88, rem_h: 1.38, awake_h: 0.05, in_bed_h: 6.86,
       in_bed_start: '2024-03-14T02:36:04.000Z', in_bed_end: '2024-03-14T10:00:30.000Z',
     },
   });
 
 export const sleepSegmentItem = z
-  .object({ ...timed, stage: z.enum(['Awake', 'Asleep', 'Core', 'REM', 'Deep', 'Unspecified', 'InBed']), hours: z.number() })
-  .meta({ id: 'SleepSegment', example: { start: '2025-04-19T03:16:55.000Z', end: '2025-04-19T03:20:55.000Z', source: 'Apple Watch', stage: 'Core', hours: 0.0667 } });
+  .object({
+    ...timed,
+    stage: z.enum(SLEEP_STAGES),
+    sent_stage: z.string().describe('A stage name this server does not know, as sent (stage is then Unspecified); "" otherwise'),
+    hours: z.number(),
+  })
+  .meta({ id: 'SleepSegment', example: { start: '2025-04-19T03:16:55.000Z', end: '2025-04-19T03:20:55.000Z', source: 'Apple Watch', stage: 'Core', sent_stage: '', hours: 0.0667 } });
 
 export const metricSampleItem = z
   .object({
@@ -194,6 +214,7 @@ const eventItem = (id: string, example: Record<string, unknown>) =>
       ...timed,
       qualifier: z.string().describe("What tells same-time records apart (the state of mind's id, a symptom's name, a medication's displayText, ...)"),
       data: z.record(z.string(), z.unknown()).describe('The record exactly as the app sent it'),
+      canonical: z.record(z.string(), z.string()).nullable().describe('The recognised values in English whatever language the phone sent them in (null when none is recognised)'),
     })
     .meta({ id, example });
 
@@ -201,19 +222,20 @@ const EVENT_START = '2025-02-03T08:00:00.000Z';
 export const stateOfMindItem = eventItem('StateOfMind', {
   start: '2025-02-03T20:10:00.000Z', end: '2025-02-03T20:10:00.000Z', source: '', qualifier: 'A1B2C3D4-0000-4000-8000-000000000001',
   data: { id: 'A1B2C3D4-0000-4000-8000-000000000001', kind: 'daily_mood', labels: ['calm'], valence: 0.62, valenceClassification: 'pleasant' },
+  canonical: null,
 });
 export const symptomItem = eventItem('Symptom', {
-  start: EVENT_START, end: '2025-02-03T11:00:00.000Z', source: 'iPhone', qualifier: 'Fatigue', data: { name: 'Fatigue', severity: 'Moderate', userEntered: true },
+  start: EVENT_START, end: '2025-02-03T11:00:00.000Z', source: 'iPhone', qualifier: 'Fatigue', data: { name: 'Fatigue', severity: 'Moderate', userEntered: true }, canonical: { name: 'fatigue', severity: 'moderate' },
 });
 export const medicationItem = eventItem('Medication', {
-  start: EVENT_START, end: EVENT_START, source: '', qualifier: 'Ibuprofen 200 mg', data: { displayText: 'Ibuprofen 200 mg', status: 'Taken', dosage: 1 },
+  start: EVENT_START, end: EVENT_START, source: '', qualifier: 'Ibuprofen 200 mg', data: { displayText: 'Ibuprofen 200 mg', status: 'Taken', dosage: 1 }, canonical: { status: 'taken' },
 });
 export const cycleTrackingItem = eventItem('CycleTrackingEntry', {
-  start: '2025-01-31T23:00:00.000Z', end: '2025-02-01T23:00:00.000Z', source: '', qualifier: 'Menstrual Flow', data: { name: 'Menstrual Flow', value: 'Medium', isCycleStart: true },
+  start: '2025-01-31T23:00:00.000Z', end: '2025-02-01T23:00:00.000Z', source: '', qualifier: 'Menstrual Flow', data: { name: 'Menstrual Flow', value: 'Medium', isCycleStart: true }, canonical: { name: 'menstrual_flow', value: 'medium' },
 });
 export const heartRateNotificationItem = eventItem('HeartRateNotification', {
   start: '2025-02-03T13:00:00.000Z', end: '2025-02-03T13:10:00.000Z', source: 'Apple Watch', qualifier: 'high_heart_rate_notification',
-  data: { heartNotification: 'high_heart_rate_notification', threshold: 120 },
+  data: { heartNotification: 'high_heart_rate_notification', threshold: 120 }, canonical: null,
 });
 
 export const ecgItem = z
@@ -225,6 +247,7 @@ export const ecgItem = z
     sampling_frequency: z.number().nullable().describe('Hz'),
     voltage_unit: z.string().nullable(),
     data: z.record(z.string(), z.unknown()).describe('The recording as sent, without its voltage measurements'),
+    canonical: z.record(z.string(), z.string()).nullable().describe('The recognised values in English whatever language the phone sent them in (null when none is recognised)'),
   })
   .meta({
     id: 'EcgRecording',
@@ -232,6 +255,7 @@ export const ecgItem = z
       id: '5e0b6c1a-2f3d-4e5a-8b7c-9d0e1f2a3b4c', start: '2025-02-03T14:00:00.000Z', end: '2025-02-03T14:00:30.000Z', source: 'Apple Watch',
       classification: 'Sinus Rhythm', average_heart_rate: 72, sampling_frequency: 512, voltage_unit: 'mcV',
       data: { classification: 'Sinus Rhythm', averageHeartRate: 72, samplingFrequency: 512, numberOfVoltageMeasurements: 15360 },
+      canonical: { classification: 'sinus_rhythm' },
     },
   });
 
@@ -349,7 +373,7 @@ export const summaryItem = z
     },
   });
 
-export const sleepList = listSchema(z.union([sleepNightItem, sleepSegmentItem]).meta({ example: z.globalRegistry.get(sleepNightItem)?.example }), 'Summarised nights, or raw segments with detail=segments');
+export const sleepList = listSchema(z.union([sleepNightItem, sleepSegmentItem]).meta({ example: z.globalRegistry.get(sleepNightItem)?.example }), 'Nights (one per local date, source and origin), or raw segments with detail=segments');
 export const metricSampleList = listSchema(metricSampleItem, "Samples of one metric in its canonical unit (or ?unit=)");
 export const metricList = listSchema(metricItem, 'The metrics this user has, with count, first and last time');
 export const typeList = listSchema(typeItem, 'Every type this user has, metrics and the others, with count, first and last time');
@@ -369,24 +393,27 @@ export const bloodPressureView = (row: Row): z.infer<typeof bloodPressureItem> =
 });
 
 export const sleepNightView = (row: Row): z.infer<typeof sleepNightItem> => ({
-  start: iso(row.start_at), end: iso(row.end_at), source: row.source as string, date: row.night_date as string,
-  total_sleep_h: num(row.total_sleep), asleep_h: num(row.asleep), core_h: num(row.core), deep_h: num(row.deep), rem_h: num(row.rem),
-  awake_h: num(row.awake), in_bed_h: num(row.in_bed), in_bed_start: isoOrNull(row.in_bed_start), in_bed_end: isoOrNull(row.in_bed_end),
+  date: row.day as string, source: row.source as string, origin: row.origin as z.infer<typeof sleepNightItem>['origin'], samples: row.samples as number,
+  start: iso(row.start_at), end: iso(row.end_at),
+  total_sleep_h: num(row.total_sleep_h), asleep_h: num(row.asleep_h), core_h: num(row.core_h), deep_h: num(row.deep_h), rem_h: num(row.rem_h),
+  awake_h: num(row.awake_h), in_bed_h: num(row.in_bed_h), in_bed_start: isoOrNull(row.in_bed_start), in_bed_end: isoOrNull(row.in_bed_end),
 });
 
 export const sleepSegmentView = (row: Row): z.infer<typeof sleepSegmentItem> => ({
   start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
-  stage: row.stage as z.infer<typeof sleepSegmentItem>['stage'], hours: row.hours as number,
+  stage: row.stage as z.infer<typeof sleepSegmentItem>['stage'], sent_stage: row.sent_stage as string, hours: row.hours as number,
 });
 
 export const eventView = (row: Row): z.infer<typeof stateOfMindItem> => ({
   start: iso(row.start_at), end: iso(row.end_at), source: row.source as string, qualifier: row.qualifier as string, data: row.data as Record<string, unknown>,
+  canonical: (row.canonical as Record<string, string> | null) ?? null,
 });
 
 export const ecgView = (row: Row): z.infer<typeof ecgItem> => ({
   id: row.id as string, start: iso(row.start_at), end: iso(row.end_at), source: row.source as string,
   classification: (row.classification as string | null) ?? null, average_heart_rate: num(row.average_heart_rate),
   sampling_frequency: num(row.sampling_frequency), voltage_unit: (row.voltage_unit as string | null) ?? null, data: row.data as Record<string, unknown>,
+  canonical: (row.canonical as Record<string, string> | null) ?? null,
 });
 
 export const ecgDetailView = (row: Row): z.infer<typeof ecgDetail> => ({

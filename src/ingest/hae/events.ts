@@ -4,6 +4,7 @@
  * notifications and ECG. Each entry is one sample, stored as sent; what tells
  * two entries at the same time apart (the qualifier) differs per array.
  */
+import { canonicalValues } from '../translations/canonical.js';
 import type { EcgRecord, EventRecord, EventType, ParseContext, ParsedItem, ValidationCategory } from '../records.js';
 import {
   Problem,
@@ -85,6 +86,7 @@ function* parseEvents(entries: unknown, array: EventArray, ctx: ParseContext): G
       raw: entry,
       qualifier: array.qualifier(entry),
       data: entry,
+      canonical: canonicalValues(array.type, entry),
     };
     yield { ok: true, record };
   }
@@ -156,6 +158,7 @@ function readEcg(entry: Record<string, unknown>, ctx: ParseContext): Read<EcgRec
     voltageTimes,
     voltageUnit,
     data,
+    canonical: canonicalValues('ecg', entry),
   };
 }
 

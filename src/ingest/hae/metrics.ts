@@ -30,9 +30,8 @@ import {
   readNumber,
   readOptionalNumber,
   readOptionalString,
-  readOptionalTime,
   readSource,
-  readTime,
+  readSpelledTime,
   type Read,
 } from '../sample-fields.js';
 import { canonicalConversion, convertUnit, type UnitConversion } from '../units.js';
@@ -239,15 +238,20 @@ const POINT_PARSERS = new Map<string, PointParser>([
   ['sexual_activity', parseSexualActivity],
 ]);
 
-/** `start`/`end` when a newer build sent them, else the instant `date`; a missing end is the start. */
+/**
+ * `start`/`end` (or `startDate`/`endDate`) when a newer build sent them, else the instant
+ * `date`; a missing end is the start.
+ */
+const START_NAMES = ['start', 'startDate'];
+const END_NAMES = ['end', 'endDate'];
+
 function readInterval(point: Record<string, unknown>, ctx: ParseContext): Read<{ start: Date; end: Date }> {
-  const hasStart = point.start !== undefined && point.start !== null && point.start !== '';
-  const start = readTime(point, hasStart ? 'start' : 'date', ctx);
+  const start = readSpelledTime(point, START_NAMES, ctx, 'date');
   if (isProblem(start)) return start;
-  const sentEnd = readOptionalTime(point, 'end', ctx);
+  const sentEnd = readSpelledTime(point, END_NAMES, ctx);
   if (isProblem(sentEnd)) return sentEnd;
-  const end = checkOrder(start.instant, sentEnd?.instant ?? null);
-  return isProblem(end) ? end : { start: start.instant, end };
+  const end = checkOrder(start, sentEnd);
+  return isProblem(end) ? end : { start, end };
 }
 
 function readExtra(point: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> | null {

@@ -5,11 +5,10 @@
  * (`startDate`, `endDate`, `value`) and a night when it carries night fields
  * (`sleepStart`, `sleepEnd`, `asleep`, `totalSleep`).
  *
- * A segment whose stage this server does not know is rejected (category
- * `format`), not stored as `Unspecified`: the stage is part of the segment's
- * identity, so two different unknown stages over the same interval would
- * overwrite each other, and a rejected sample can be recovered by `reprocess`
- * once the stage is added here.
+ * A segment whose stage this server does not know (third-party sleep apps name
+ * their own) is stored as `Unspecified`, which the summary counts as asleep, with
+ * the name as sent in `sentStage`: that name is part of the identity, so two
+ * different unknown stages over the same interval stay two segments.
  */
 import { localDate } from '../dates.js';
 import type { ParseContext, SleepNightRecord, SleepSegmentRecord, SleepStage } from '../records.js';
@@ -20,6 +19,7 @@ import {
   readOptionalNumber,
   readOptionalTime,
   readSource,
+  readSpelledTime,
   readTime,
   type Read,
 } from '../sample-fields.js';
@@ -53,6 +53,7 @@ export function isSleepNight(point: Record<string, unknown>): boolean {
   return (
     point.sleepStart !== undefined ||
     point.sleepEnd !== undefined ||
+    point.inBedStart !== undefined ||
     point.asleep !== undefined ||
     point.totalSleep !== undefined
   );
@@ -80,33 +81,33 @@ export function parseSleepSegment(
   ctx: ParseContext,
   toHours: number,
 ): Read<SleepSegmentRecord> {
-  // Newer builds repeat the times as start/end/date; the original names win.
-  const start = readTime(point, firstPresent(point, 'startDate', 'start', 'date') ?? 'startDate', ctx);
-  if (isProblem(start)) return start;
-  const endField = firstPresent(point, 'endDate', 'end');
-  const sentEnd = endField === null ? null : readTime(point, endField, ctx);
+  // Newer builds repeat the times as start/end/date (readSpelledTime).
+  const start = readSpelledTime(point, ['startDate', 'start'], ctx, 'date');
+  if (isProblem(start)) return start.category === 'missing_field' ? new Problem('missing_field', 'startDate is missing') : start;
+  const sentEnd = readSpelledTime(point, ['endDate', 'end'], ctx);
   if (isProblem(sentEnd)) return sentEnd;
-  const end = checkOrder(start.instant, sentEnd?.instant ?? null);
+  const end = checkOrder(start, sentEnd);
   if (isProblem(end)) return end;
 
   const value = point.value;
   if (value === undefined || value === null || value === '') return new Problem('missing_field', 'value (the sleep stage) is missing');
-  const stage = typeof value === 'string' ? sleepStage(value) : null;
-  if (stage === null) return new Problem('format', `value ${JSON.stringify(value)} is not a sleep stage this server knows`);
+  if (typeof value !== 'string') return new Problem('format', `value must be a sleep stage name, got ${JSON.stringify(value)}`);
+  const known = sleepStage(value);
 
   const qty = readOptionalNumber(point, 'qty');
   if (isProblem(qty)) return qty;
   if (qty !== null && qty < 0) return new Problem('range', `qty must not be negative, got ${qty}`);
-  const hours = qty === null ? (end.getTime() - start.instant.getTime()) / 3_600_000 : qty * toHours;
+  const hours = qty === null ? (end.getTime() - start.getTime()) / 3_600_000 : qty * toHours;
 
   return {
     kind: 'sleep_segment',
     type: 'sleep_analysis',
-    start: start.instant,
+    start,
     end,
     source: readSource(point.source),
     raw: point,
-    stage,
+    stage: known ?? 'Unspecified',
+    sentStage: known === null ? value : '',
     hours,
   };
 }
@@ -119,9 +120,12 @@ export function parseSleepNight(
   ctx: ParseContext,
   toHours: number,
 ): Read<SleepNightRecord> {
-  const start = readTime(point, 'sleepStart', ctx);
+  // The night's identity is its start: sleepStart, or inBedStart where a build left
+  // sleepStart out (its end then is inBedEnd).
+  const startField = firstPresent(point, 'sleepStart', 'inBedStart') ?? 'sleepStart';
+  const start = readTime(point, startField, ctx);
   if (isProblem(start)) return start;
-  const sleepEnd = readTime(point, 'sleepEnd', ctx);
+  const sleepEnd = readTime(point, startField === 'sleepStart' ? 'sleepEnd' : 'inBedEnd', ctx);
   if (isProblem(sleepEnd)) return sleepEnd;
   const end = checkOrder(start.instant, sleepEnd.instant);
   if (isProblem(end)) return end;

@@ -48,16 +48,22 @@ const SERIES_NAMES = [
 ] as const;
 const SERIES = new Set<string>(SERIES_NAMES);
 
-/** Series stored in a canonical unit rather than as sent. */
+const BPM = 'count/min';
+
+/**
+ * Series stored in a canonical unit rather than as sent. Heart rate: version 1 sends
+ * `bpm`, version 2 `count/min`, one unit under two names, stored as count/min so a
+ * reader never has to know both (migration 062 renamed the rows stored before).
+ */
 const SERIES_CANONICAL_UNIT: Readonly<Record<string, string>> = {
+  heartRateData: BPM,
+  heartRateRecovery: BPM,
   activeEnergy: 'kcal',
   basalEnergy: 'kcal',
   walkingAndRunningDistance: 'm',
   cyclingDistance: 'm',
   swimDistance: 'm',
 };
-
-const BPM = 'count/min';
 
 export function* parseHaeWorkouts(workouts: unknown, ctx: ParseContext): Generator<ParsedItem> {
   if (workouts === undefined || workouts === null) return;
@@ -310,11 +316,12 @@ function readSeriesPoint(
     qty = readNumber(point, 'qty');
   }
   if (isProblem(qty)) return qty;
-  // A unit the table cannot convert is kept as sent, with its value.
-  const converted = canonicalUnit !== undefined && qty !== null && unit !== null ? convertUnit(qty, unit, canonicalUnit) : null;
-  if (converted !== null) {
-    qty = converted;
-    unit = canonicalUnit as string;
+  // Every value of the point in the canonical unit, or (a unit the table cannot convert)
+  // every value kept as sent, with its unit.
+  if (canonicalUnit !== undefined && unit !== null && convertUnit(1, unit, canonicalUnit) !== null) {
+    const convert = (value: number | null) => (value === null ? null : convertUnit(value, unit!, canonicalUnit));
+    [qty, min, avg, max] = [convert(qty), convert(min), convert(avg), convert(max)];
+    unit = canonicalUnit;
   }
   return { series, time: time.instant, qty, min, avg, max, unit, source: readSource(point.source) };
 }

@@ -24,6 +24,7 @@ import type {
 } from '../records.js';
 import { SINGLE_TYPE_KINDS } from '../records.js';
 import { Problem, checkOrder, checkTimeWindow, isObject, isProblem, type Read } from '../sample-fields.js';
+import { canonicalValues } from '../translations/canonical.js';
 import { normaliseUnit } from '../units.js';
 import {
   EVENT_TYPES,
@@ -116,7 +117,14 @@ function toRecord(sample: StandardSample, sent: unknown, ctx: ParseContext): Rea
     case 'workout':
       return toWorkout(sample, base, sent, ctx);
     case 'event': {
-      const record: EventRecord = { kind: 'event', type: sample.type, ...base, qualifier: sample.qualifier ?? '', data: sample.data };
+      const record: EventRecord = {
+        kind: 'event',
+        type: sample.type,
+        ...base,
+        qualifier: sample.qualifier ?? '',
+        data: sample.data,
+        canonical: canonicalValues(sample.type, sample.data),
+      };
       return record;
     }
     case 'ecg':
@@ -180,8 +188,13 @@ function toRecord(sample: StandardSample, sent: unknown, ctx: ParseContext): Rea
         }
       );
     }
-    case 'sleep_segment':
-      return checkNonNegative(sample.hours, 'hours') ?? { kind: 'sleep_segment', type, ...base, stage: sample.stage, hours: sample.hours };
+    case 'sleep_segment': {
+      const sentStage = sample.sent_stage ?? '';
+      if (sentStage !== '' && sample.stage !== 'Unspecified') {
+        return new Problem('format', `sent_stage ${JSON.stringify(sentStage)} names a stage this server does not know: stage must then be Unspecified, got ${sample.stage}`);
+      }
+      return checkNonNegative(sample.hours, 'hours') ?? { kind: 'sleep_segment', type, ...base, stage: sample.stage, sentStage, hours: sample.hours };
+    }
     case 'sleep_night': {
       const hours = {
         totalSleep: sample.total_sleep ?? null,
@@ -299,6 +312,7 @@ function toEcg(sample: EcgSample, base: Base): Read<EcgRecord> {
     voltageTimes,
     voltageUnit: sample.voltage_unit ?? null,
     data: sample.data ?? {},
+    canonical: canonicalValues('ecg', { classification: sample.classification }),
   };
 }
 
@@ -343,7 +357,14 @@ export function toStandardSample(record: HealthRecord): StandardSample {
         pulse: record.pulse,
       };
     case 'sleep_segment':
-      return { kind: 'sleep_segment', type: record.type, ...timed, stage: record.stage, hours: record.hours };
+      return {
+        kind: 'sleep_segment',
+        type: record.type,
+        ...timed,
+        stage: record.stage,
+        ...(record.sentStage === '' ? {} : { sent_stage: record.sentStage }),
+        hours: record.hours,
+      };
     case 'sleep_night':
       return {
         kind: 'sleep_night',

@@ -69,6 +69,11 @@ export const SleepSegmentSampleSchema = z.object({
   type: singleType('sleep_analysis'),
   ...timed,
   stage: z.enum(SLEEP_STAGES),
+  sent_stage: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('A stage name this server does not know, as the app sent it (stage is then Unspecified); part of the identity'),
   hours: z.number(),
 });
 

@@ -234,12 +234,14 @@ export function ingestionsRepository(db: Queryable) {
      * Ids to run again: one, every failed one, or all with a body. In bulk, never the
      * unclaimed user's: those MQTT messages named no usable key, so they belong to no one.
      */
-    async idsToReprocess(filter: { id?: string; failed?: boolean }): Promise<{ user_id: string; id: string }[]> {
+    /** `type`: only ingestions that carried samples of that by_type name (e.g. sleep_analysis, to bring back overwritten naps). */
+    async idsToReprocess(filter: { id?: string; failed?: boolean; type?: string }): Promise<{ user_id: string; id: string }[]> {
       const result = await db.query<{ user_id: string; id: string }>(
         `SELECT user_id, id FROM raw_ingestions WHERE body IS NOT NULL
            AND ($1::uuid IS NULL OR id = $1) AND (NOT $2 OR status = 'failed')
+           AND ($4::text IS NULL OR jsonb_exists(by_type, $4))
            AND ($1::uuid IS NOT NULL OR user_id <> $3) ORDER BY received_at`,
-        [filter.id ?? null, filter.failed ?? false, UNCLAIMED_USER.id],
+        [filter.id ?? null, filter.failed ?? false, UNCLAIMED_USER.id, filter.type ?? null],
       );
       return result.rows;
     },

@@ -1,6 +1,6 @@
 /**
  * Samples read back, one keyset page at a time, always for one user: heart rate,
- * blood pressure, sleep (summarised nights or raw segments), any quantity metric,
+ * blood pressure, raw sleep segments (nights: nights.ts), any quantity metric,
  * and the list of metrics a user has. Filters: `start` inclusive and `end`
  * exclusive on the sample's start, and an exact `source`.
  */
@@ -31,8 +31,7 @@ const text = (column: string): KeyColumn => ({ column, type: 'text' });
 export const READING_KEYS = {
   heartRate: [ts('start_at'), ts('end_at'), text('source')],
   bloodPressure: [ts('start_at'), ts('end_at'), text('source')],
-  sleepSegments: [ts('start_at'), ts('end_at'), text('source'), text('stage')],
-  sleepNights: [ts('start_at'), { column: 'night_date', type: 'date' }, text('source')],
+  sleepSegments: [ts('start_at'), ts('end_at'), text('source'), text('stage'), text('sent_stage')],
   metricSamples: [ts('start_at'), ts('end_at'), text('source'), text('qualifier')],
   events: [ts('start_at'), ts('end_at'), text('source'), text('qualifier')],
   ecg: [ts('start_at'), ts('end_at'), text('source')],
@@ -61,7 +60,6 @@ export const READINGS = {
   heartRate: { spec: TABLES.heart_rate, key: READING_KEYS.heartRate },
   bloodPressure: { spec: TABLES.blood_pressure, key: READING_KEYS.bloodPressure },
   sleepSegments: { spec: TABLES.sleep_segment, key: READING_KEYS.sleepSegments },
-  sleepNights: { spec: TABLES.sleep_night, key: READING_KEYS.sleepNights },
   stateOfMind: event('state_of_mind'),
   symptoms: event('symptoms'),
   medications: event('medications'),

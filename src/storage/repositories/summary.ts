@@ -11,17 +11,15 @@
  *   when the same source sent a finer-grained sample of that metric starting inside
  *   its period (hourly buckets beside per-minute samples); applied before choosing
  *   the source;
- * - a raw sleep segment counts for day D when it ends in [18:00 D−1, 18:00 D) local
- *   time; a summarised night for the local date of its sleepEnd; raw segments win
- *   over nights on a day that has both;
- * - sleep, like the additive metrics, takes one source per day (most segments or
- *   nights, then the longer sleep), so a phone and a watch recording the same night
- *   are not added together;
+ * - sleep is one of the day's nights, as nights.ts defines them (the same nights
+ *   /data/sleep?detail=nights lists): raw segments win over summarised nights, and,
+ *   like the additive metrics, one source per day (most segments or nights, then the
+ *   longer sleep), so a phone and a watch recording the same night are not added;
  * - heart rate min/avg/max, resting heart rate and HRV average every source;
  * - a value is null when no sample contributes to it.
  */
-import { AppError } from '../../shared/errors.js';
 import type { Database } from '../database.js';
+import { NIGHT_CHOICE, nightsSql, unknownZone } from './nights.js';
 
 /** The additive metrics and the quantity each comes from (values in canonical units). */
 export const ADDITIVE_METRICS = {
@@ -32,8 +30,6 @@ export const ADDITIVE_METRICS = {
   exercise_min: 'apple_exercise_time',
   flights: 'flights_climbed',
 } as const;
-
-const ASLEEP_STAGES = "('Core', 'Deep', 'REM', 'Asleep', 'Unspecified')";
 
 export interface DailySummaryRow {
   date: string;
@@ -59,8 +55,6 @@ export interface DailySummaryRow {
 // $1 user, $2 first day, $3 last day (inclusive), $4 IANA zone.
 const DAY_START = '($2::date::timestamp AT TIME ZONE $4)';
 const DAY_END = '(($3::date + 1)::timestamp AT TIME ZONE $4)';
-const SLEEP_START = "((($2::date - 1)::timestamp + time '18:00') AT TIME ZONE $4)";
-const SLEEP_END = "(($3::date::timestamp + time '18:00') AT TIME ZONE $4)";
 const localDay = (column: string) => `(${column} AT TIME ZONE $4)::date`;
 const metricList = (names: readonly string[]) => names.map((name) => `'${name}'`).join(', ');
 
@@ -158,48 +152,9 @@ SELECT coalesce(h.day, a.day)::text AS date, h.hr_min, h.hr_avg, h.hr_max, a.res
 FROM heart h FULL JOIN averages a ON a.day = h.day`;
 
 const SLEEP_SQL = `
-WITH segments AS (
-  -- Day D collects segments ending in [18:00 D-1, 18:00 D): six hours later they end on D.
-  SELECT ((s.end_at AT TIME ZONE $4) + interval '6 hours')::date AS day, s.source, s.stage,
-    extract(epoch FROM s.end_at - s.start_at)::float8 / 3600 AS hours
-  FROM sleep_segments s
-  WHERE s.user_id = $1 AND s.end_at >= ${SLEEP_START} AND s.end_at < ${SLEEP_END}
-    -- Bounds the partitions read; no segment lasts a day.
-    AND s.start_at >= ${SLEEP_START} - interval '1 day' AND s.start_at < ${SLEEP_END}
-),
-segment_days AS (
-  SELECT DISTINCT ON (day) day, asleep_h, core_h, deep_h, rem_h, awake_h, in_bed_h
-  FROM (
-    SELECT day, source, count(*) AS n,
-      sum(hours) FILTER (WHERE stage IN ${ASLEEP_STAGES}) AS asleep_h,
-      sum(hours) FILTER (WHERE stage = 'Core') AS core_h,
-      sum(hours) FILTER (WHERE stage = 'Deep') AS deep_h,
-      sum(hours) FILTER (WHERE stage = 'REM') AS rem_h,
-      sum(hours) FILTER (WHERE stage = 'Awake') AS awake_h,
-      sum(hours) FILTER (WHERE stage = 'InBed') AS in_bed_h
-    FROM segments GROUP BY day, source
-  ) per_source
-  ORDER BY day, n DESC, asleep_h DESC NULLS LAST, source COLLATE "C"
-),
-night_days AS (
-  SELECT DISTINCT ON (day) day, asleep_h, core_h, deep_h, rem_h, awake_h, in_bed_h
-  FROM (
-    SELECT ${localDay('n.end_at')} AS day, n.source, count(*) AS n,
-      sum(CASE WHEN n.total_sleep IS NOT NULL THEN n.total_sleep
-               WHEN n.core > 0 OR n.deep > 0 OR n.rem > 0 THEN coalesce(n.core, 0) + coalesce(n.deep, 0) + coalesce(n.rem, 0)
-               ELSE n.asleep END) AS asleep_h,
-      sum(n.core) AS core_h, sum(n.deep) AS deep_h, sum(n.rem) AS rem_h, sum(n.awake) AS awake_h, sum(n.in_bed) AS in_bed_h
-    FROM sleep_nights n
-    -- night_date is the date in sleepEnd's own offset: within a day of any zone's.
-    WHERE n.user_id = $1 AND n.night_date BETWEEN $2::date - 1 AND $3::date + 1
-      AND n.end_at >= ${DAY_START} AND n.end_at < ${DAY_END}
-    GROUP BY 1, 2
-  ) per_source
-  ORDER BY day, n DESC, asleep_h DESC NULLS LAST, source COLLATE "C"
-)
-SELECT day::text AS date, asleep_h, core_h, deep_h, rem_h, awake_h, in_bed_h FROM segment_days
-UNION ALL
-SELECT day::text, asleep_h, core_h, deep_h, rem_h, awake_h, in_bed_h FROM night_days WHERE day NOT IN (SELECT day FROM segment_days)`;
+WITH nights AS (${nightsSql()})
+SELECT DISTINCT ON (day) day::text AS date, asleep_h, core_h, deep_h, rem_h, awake_h, in_bed_h
+FROM nights ORDER BY ${NIGHT_CHOICE}`;
 
 const FIELDS = [
   'steps', 'distance_m', 'active_energy_kcal', 'basal_energy_kcal', 'exercise_min', 'flights', 'resting_heart_rate', 'hrv_ms',
@@ -229,11 +184,7 @@ export function summaryRepository(db: Database) {
             return tx.query<Partial<DailySummaryRow>>(sql, params);
           }),
         ),
-      ).catch((error: unknown) => {
-        // A zone name the ICU data knows but this database's time zone files do not.
-        if ((error as { code?: string }).code === '22023') throw new AppError('BAD_REQUEST', `tz: ${JSON.stringify(timeZone)} is not a time zone the database knows`);
-        throw error;
-      });
+      ).catch(unknownZone(timeZone));
       const days = new Map<string, DailySummaryRow>();
       for (const date of datesBetween(first, last)) {
         days.set(date, { date, ...(Object.fromEntries(FIELDS.map((field) => [field, null])) as Omit<DailySummaryRow, 'date'>) });

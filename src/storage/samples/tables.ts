@@ -9,6 +9,7 @@
  */
 import type {
   BloodPressureRecord,
+  CanonicalValues,
   EcgRecord,
   EventRecord,
   HealthRecord,
@@ -161,12 +162,19 @@ const bloodPressure: TableSpec<BloodPressureRecord> = {
 const sleepSegment: TableSpec<SleepSegmentRecord> = {
   table: 'sleep_segments',
   partitioned: 'sleep_segments',
-  columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', stage: 'text', hours: 'float8' },
-  key: ['user_id', 'start_at', 'end_at', 'source', 'stage'],
+  columns: { ...identity, start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', stage: 'text', sent_stage: 'text', hours: 'float8' },
+  key: ['user_id', 'start_at', 'end_at', 'source', 'stage', 'sent_stage'],
   values: ['hours'],
   type: { name: SINGLE_TYPE_KINDS.sleep_segment },
-  fromRow: (row) => ({ kind: 'sleep_segment', type: SINGLE_TYPE_KINDS.sleep_segment, ...base(row), stage: row.stage as SleepStage, hours: num(row.hours) }),
-  toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, stage: r.stage, hours: r.hours }),
+  fromRow: (row) => ({
+    kind: 'sleep_segment',
+    type: SINGLE_TYPE_KINDS.sleep_segment,
+    ...base(row),
+    stage: row.stage as SleepStage,
+    sentStage: str(row.sent_stage),
+    hours: num(row.hours),
+  }),
+  toRow: (r) => ({ start_at: iso(r.start), end_at: iso(r.end), source: r.source, stage: r.stage, sent_stage: r.sentStage, hours: r.hours }),
 };
 
 const optionalIso = (date: Date | null) => (date ? iso(date) : null);
@@ -189,8 +197,9 @@ const sleepNight: TableSpec<SleepNightRecord> = {
     in_bed_start: 'timestamptz',
     in_bed_end: 'timestamptz',
   },
-  key: ['user_id', 'night_date', 'source'],
-  values: ['start_at', 'end_at', 'total_sleep', 'asleep', 'core', 'deep', 'rem', 'awake', 'in_bed', 'in_bed_start', 'in_bed_end'],
+  // A night's start, not its end, is its identity (migration 060): it grows while re-sent.
+  key: ['user_id', 'source', 'start_at'],
+  values: ['night_date', 'end_at', 'total_sleep', 'asleep', 'core', 'deep', 'rem', 'awake', 'in_bed', 'in_bed_start', 'in_bed_end'],
   type: { name: SINGLE_TYPE_KINDS.sleep_night },
   fromRow: (row) => ({
     kind: 'sleep_night',
@@ -226,9 +235,9 @@ const sleepNight: TableSpec<SleepNightRecord> = {
 
 const event: TableSpec<EventRecord> = {
   table: 'health_events',
-  columns: { ...identity, type: 'text', start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', qualifier: 'text', data: 'jsonb' },
+  columns: { ...identity, type: 'text', start_at: 'timestamptz', end_at: 'timestamptz', source: 'text', qualifier: 'text', data: 'jsonb', canonical: 'jsonb' },
   key: ['user_id', 'type', 'start_at', 'end_at', 'source', 'qualifier'],
-  values: ['data'],
+  values: ['data', 'canonical'],
   type: { column: 'type' },
   fromRow: (row) => ({
     kind: 'event',
@@ -236,8 +245,9 @@ const event: TableSpec<EventRecord> = {
     ...base(row),
     qualifier: str(row.qualifier),
     data: row.data as Record<string, unknown>,
+    canonical: nullable<CanonicalValues>(row.canonical),
   }),
-  toRow: (r) => ({ type: r.type, start_at: iso(r.start), end_at: iso(r.end), source: r.source, qualifier: r.qualifier, data: r.data }),
+  toRow: (r) => ({ type: r.type, start_at: iso(r.start), end_at: iso(r.end), source: r.source, qualifier: r.qualifier, data: r.data, canonical: r.canonical }),
 };
 
 const ecg: TableSpec<EcgRecord> = {
@@ -254,9 +264,10 @@ const ecg: TableSpec<EcgRecord> = {
     voltage_times: 'float8[]',
     voltage_unit: 'text',
     data: 'jsonb',
+    canonical: 'jsonb',
   },
   key: ['user_id', 'start_at', 'end_at', 'source'],
-  values: ['classification', 'average_heart_rate', 'sampling_frequency', 'voltages', 'voltage_times', 'voltage_unit', 'data'],
+  values: ['classification', 'average_heart_rate', 'sampling_frequency', 'voltages', 'voltage_times', 'voltage_unit', 'data', 'canonical'],
   type: { name: 'ecg' },
   fromRow: (row) => ({
     kind: 'ecg',
@@ -269,6 +280,7 @@ const ecg: TableSpec<EcgRecord> = {
     voltageTimes: row.voltage_times as (number | null)[],
     voltageUnit: optionalStr(row.voltage_unit),
     data: row.data as Record<string, unknown>,
+    canonical: nullable<CanonicalValues>(row.canonical),
   }),
   toRow: (r) => ({
     start_at: iso(r.start),
@@ -281,6 +293,7 @@ const ecg: TableSpec<EcgRecord> = {
     voltage_times: r.voltageTimes,
     voltage_unit: r.voltageUnit,
     data: r.data,
+    canonical: r.canonical,
   }),
 };
 

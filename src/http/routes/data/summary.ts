@@ -16,7 +16,8 @@ const summaryRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Per local day: steps, distance, energy, exercise, flights, heart rate, HRV and sleep (at most 366 days)',
         description:
           'Additive metrics take, per day, the source with the most samples (a tie goes to the larger total), after dropping coarse buckets a source also sent at a finer grain. ' +
-          'Raw sleep segments count for the day they end before 18:00 on; summarised nights for the local date of sleepEnd; raw segments win. null where there is no data.',
+          'Sleep is one of the nights /data/sleep?detail=nights lists for the date (same tz): raw segments count for the day they end before 18:00 on, summarised nights for the local date of their end; ' +
+          'nights built from segments win, then the source with the most samples, then the longer sleep. null where there is no data.',
         security: SECURITY,
         querystring: summaryQuery,
         response: { 200: summaryList, ...authErrors },
