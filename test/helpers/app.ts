@@ -13,6 +13,8 @@ import { resetDatabase, silent, workerDatabase, type DatabaseKind } from './data
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
 export const TEST_ENV: EnvSource = {
+  // The configuration is this object alone: a developer's .env never reaches a test.
+  ENV_FILE: '',
   ADMIN_API_KEY: ADMIN_KEY,
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_ITERATIONS: '1',

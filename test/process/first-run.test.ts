@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runProcess, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { START, runCli, runProcess, startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 /** The start-up line's message. */
 function startupLine(output: string): string {
@@ -94,7 +94,7 @@ describe('a mistyped setting', () => {
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
   it('stops start-up naming each variable and the values it accepts', async () => {
-    const result = await runProcess(['src/main.ts'], { DATA_DIR: dataDir, LOG_LEVEL: 'verbose', PORT: 'eighty', MIGRATE_ON_START: 'maybe' });
+    const result = await runProcess(START, { DATA_DIR: dataDir, LOG_LEVEL: 'verbose', PORT: 'eighty', MIGRATE_ON_START: 'maybe' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('LOG_LEVEL="verbose": must be one of fatal, error, warn, info, debug, trace, silent');
     expect(result.stderr).toContain('PORT="eighty": must be a whole number from 0 to 65535');
