@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { emailAddress } from '../shared/email.js';
 
 /** Outer limits held by CHECK constraints in the schema; configuration may narrow them, never widen. */
 export const FIXED_LIMITS = {
@@ -84,7 +85,7 @@ export const SETTINGS = {
   SHUTDOWN_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '30', doc: 'On SIGTERM/SIGINT, how long in-flight work may take before the process exits anyway.' },
 
   ADMIN_API_KEY: { schema: z.string().min(16).max(256).regex(/^\S+$/, 'must not contain whitespace').optional(), doc: 'Bootstrap: if no admin key exists at start, this value becomes the first admin key (16-256 characters, no whitespace).' },
-  ADMIN_EMAIL: { schema: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'), default: 'admin@localhost', doc: 'Email of the user that owns the bootstrap key and receives CLI imports by default.' },
+  ADMIN_EMAIL: { schema: emailAddress, default: 'admin@localhost', doc: 'Email of the user that owns the bootstrap key and receives CLI imports by default.' },
   API_KEY_PEPPER: { schema: z.string().min(16).optional(), doc: 'Secret for key lookup hashes. Unset: generated once and kept in the database. Changing it invalidates every key.' },
   API_KEY_CACHE_SECONDS: { schema: int(0, 86_400), default: '60', doc: 'How long a verified key is trusted without argon2 (also the longest a revocation takes to reach other instances).' },
   ARGON2_MEMORY_KIB: { schema: int(1024, 4_194_304), default: '19456', doc: 'argon2id memory cost for key hashes (OWASP minimum 19456).' },

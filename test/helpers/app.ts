@@ -32,7 +32,8 @@ export interface TestApp {
   postgis: boolean;
   /** A new user with a key of the given scopes. */
   userWithKey(email: string, scopes?: ('ingest' | 'read' | 'admin')[]): Promise<{ userId: string; key: string; keyId: string }>;
-  ingest(body: Buffer | string | object, key?: string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** POST /api/v1/ingest; `query` such as `?user_id=…`. */
+  ingest(body: Buffer | string | object, key?: string, headers?: Record<string, string>, query?: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -62,11 +63,11 @@ export async function createTestApp(
       const body = key.json() as { key: string; id: string };
       return { userId, key: body.key, keyId: body.id };
     },
-    ingest(body, key = ADMIN_KEY, headers = {}) {
+    ingest(body, key = ADMIN_KEY, headers = {}, query = '') {
       const payload = Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
       return app.inject({
         method: 'POST',
-        url: '/api/v1/ingest',
+        url: `/api/v1/ingest${query}`,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
         payload,
       });

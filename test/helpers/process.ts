@@ -57,6 +57,11 @@ export interface StartOptions {
    * parent fills up, and the server then waits on its own (synchronous) log writes.
    */
   logFile?: string;
+  /**
+   * Run `npm start` itself, in a process group of its own as a terminal does, so a
+   * test can send the group a Ctrl-C's SIGINT (`process.kill(-child.pid, ...)`).
+   */
+  npm?: boolean;
 }
 
 const LISTENING = /"pid":(\d+).*"url":"(http:\/\/[^"]+)"/;
@@ -69,9 +74,16 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     ? options.nodeArgs
       ? [process.execPath, [...nodeArgs, '--import', 'tsx', options.entry]]
       : [TSX, [options.entry]]
-    : [node!, [...nodeArgs, ...script]];
+    : options.npm
+      ? ['npm', ['start']]
+      : [node!, [...nodeArgs, ...script]];
   const file = options.logFile ? openSync(options.logFile, 'a') : null;
-  const child = spawn(command, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...BASE_ENV, ...env },
+    stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'],
+    detached: options.npm ?? false,
+  });
   if (file !== null) closeSync(file);
   let piped = '';
   child.stdout?.on('data', (chunk: Buffer) => (piped += chunk.toString()));
@@ -109,7 +121,13 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     output,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
+      if (options.npm && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          // already gone
+        }
+      } else if (child.exitCode === null && child.signalCode === null) {
         // tsx relays SIGTERM to the server it runs, but SIGKILL cannot be relayed: the server would live on, orphaned.
         if (signal === 'SIGKILL' && pid !== child.pid) {
           try {

@@ -72,8 +72,9 @@ describe('the first start on an empty folder', () => {
     const key = await runPrinted(printedCommands(message), env);
     server = await startServerProcess(env);
     expect((await ingestions(server, key)).status).toBe(200);
-    // With a key in place the line no longer says there is none.
-    expect(startupLine(server.output())).not.toContain('No API key for a phone exists yet');
+    // With a key in place the line says where, and no longer tells the user to stop the server for a key (it used to at every start).
+    const again = startupLine(server.output());
+    expect(again).toBe(`listening on ${server.url}; data in embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`);
   });
 
   it('with ADMIN_API_KEY, prints commands that work while the server runs', async () => {
