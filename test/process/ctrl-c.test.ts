@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { generateHaePayload } from '../../bench/generate.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
@@ -51,20 +51,24 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 describe('Ctrl-C on npm start (SIGINT to its process group)', () => {
-  let dataDir: string;
-  let env: Record<string, string>;
+  const dirs: string[] = [];
   let server: ServerProcess | undefined;
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'hea-ctrl-c-'));
-    env = { DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_SECONDS: '600' };
-  });
+  /** A data folder of its own for each test. */
+  const environment = async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'hea-ctrl-c-'));
+    dirs.push(dataDir);
+    return { DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_SECONDS: '600' };
+  };
   afterEach(async () => {
     await server?.stop('SIGKILL');
     server = undefined;
   });
-  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
 
   it('during a multi-MB upload: the upload is answered and completed, npm exits 0 and the lock is released', async () => {
+    const env = await environment();
     const { payload, samples } = generateHaePayload({ samples: 30_000, seed: 13 });
     const body = Buffer.from(JSON.stringify(payload));
     expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
@@ -82,16 +86,16 @@ describe('Ctrl-C on npm start (SIGINT to its process group)', () => {
     const { id } = JSON.parse(answer.body) as { id: string };
     expect(await server.exited).toBe(0);
     expect(server.output()).not.toMatch(/again: exiting now/);
-    expect(existsSync(path.join(dataDir, 'server.lock'))).toBe(false);
+    expect(existsSync(path.join(env.DATA_DIR, 'server.lock'))).toBe(false);
 
     server = await startServerProcess(env);
     const ingestion = (await (await fetch(`${server.url}/api/v1/ingestions/${id}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as any;
     expect(ingestion.status).toBe('completed');
     expect(ingestion.counts.received).toBe(samples);
-  });
+  }, 300_000);
 
   it('a second Ctrl-C more than 1 s after the first forces the exit without waiting for the request in flight', async () => {
-    server = await startServerProcess(env, 120_000, { npm: true });
+    server = await startServerProcess(await environment(), 120_000, { npm: true });
     const group = server.child.pid!;
     // A body that never arrives in full: a graceful stop would wait for it (up to REQUEST_TIMEOUT_SECONDS).
     partialUpload(server.url, Buffer.from(JSON.stringify({ data: { metrics: [] } }).padEnd(4096)), 10);
@@ -102,5 +106,5 @@ describe('Ctrl-C on npm start (SIGINT to its process group)', () => {
     process.kill(-group, 'SIGINT');
     expect(await server.exited).toBe(1);
     expect(server.output()).toMatch(/SIGINT again: exiting now/);
-  });
+  }, 300_000);
 });
