@@ -19,7 +19,6 @@ import {
   reprocessCommand,
   revokeKeyCommand,
 } from './commands.js';
-import { writeApiDocuments } from './openapi.js';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -85,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'openapi') {
+    // Loaded only here: a development command whose converter is a devDependency, absent after npm install --omit=dev.
+    const { writeApiDocuments } = await import('./openapi.js');
     for (const file of await writeApiDocuments()) process.stdout.write(`wrote ${file}\n`);
     return 0;
   }
