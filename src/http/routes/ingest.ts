@@ -24,7 +24,8 @@ const ingestQuery = z.object({
   user_id: z
     .uuid()
     .optional()
-    .describe('Admin keys only: ingest for this user instead of the key\'s own (the CLI\'s import does). The ingestion records the admin key as the one that sent it.'),
+    .describe('Admin keys only: ingest for this user instead of the key\'s own (the CLI\'s import does). The ingestion records the admin key as the one that sent it.')
+    .meta({ example: 'b167adc8-85aa-45b5-9000-dab05cfe94e0' }),
 });
 
 const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
