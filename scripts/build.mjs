@@ -11,7 +11,7 @@
  * as ../../migrations, point at the same files from dist/ as from src/.
  * Later targets (the dashboard's browser assets) are added to TARGETS.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +20,12 @@ import * as esbuild from 'esbuild';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'dist');
 
+const isTypeScript = (file) => file.endsWith('.ts');
+
 /** Every .ts file under a folder of the repository. */
 const sources = (folder) =>
   readdirSync(path.join(ROOT, folder), { recursive: true })
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+    .filter((file) => isTypeScript(file) && !file.endsWith('.d.ts'))
     .map((file) => path.join(ROOT, folder, file));
 
 const TARGETS = [
@@ -35,7 +37,7 @@ const TARGETS = [
       outdir: OUT,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node20.12', // package.json's engines; import attributes (JSON imports) need 20.10
       sourcemap: 'linked',
       logLevel: 'warning',
     },
@@ -46,6 +48,8 @@ export async function build() {
   // A file deleted from src/ must not live on in dist/.
   rmSync(OUT, { recursive: true, force: true });
   for (const target of TARGETS) await esbuild.build(target.options);
+  // Data files the code imports or reads beside itself (translation tables as JSON) go along unchanged.
+  cpSync(path.join(ROOT, 'src'), OUT, { recursive: true, filter: (source) => !isTypeScript(source) });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
