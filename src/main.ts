@@ -1,12 +1,13 @@
 /**
  * The process entry: read the configuration, start the server, and shut it
- * down in order on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT_SECONDS.
+ * down in order on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT_SECONDS
+ * (src/shutdown.ts).
  */
-import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { DataDirLockedError } from './storage/data-dir-lock.js';
 import { createLogger } from './shared/logger.js';
 import { startServer } from './server.js';
+import { stopOnSignals } from './shutdown.js';
 import { startupMessage } from './startup-message.js';
 import { apiKeysRepository } from './storage/repositories/api-keys.js';
 
@@ -34,11 +35,7 @@ try {
     { url: server.url, data: server.location, ...(server.metricsUrl ? { metrics: server.metricsUrl } : {}) },
     startupMessage({ url: server.url, location: server.location, embedded: !config.database.url, adminApiKeySet: Boolean(config.auth.adminApiKey), userKey }),
   );
-  closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'shutting down after an uncaught error');
-    else logger.info({ signal }, 'shutting down');
-    await server.shutdown();
-  });
+  stopOnSignals({ timeoutMs: config.shutdownTimeoutMs, logger }, () => server.shutdown());
 } catch (error) {
   if (error instanceof DataDirLockedError) logger.fatal(error.message);
   else logger.fatal({ err: error }, 'could not start');

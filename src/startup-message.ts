@@ -1,6 +1,7 @@
 /**
  * The line `npm start` prints once it listens: where, where the data lives, and
- * the commands that create a key in this situation. With the embedded database
+ * while no key for a phone exists, the commands that create the first one (once
+ * one exists, the hint would only be noise at every start). With the embedded database
  * a running server holds the folder, so the CLI can reach it only through the
  * API with ADMIN_API_KEY; without that key the commands work only while the
  * server is stopped, and the line says so rather than print commands that fail.
@@ -20,9 +21,10 @@ const CREATE_KEY = 'npm run cli -- keys create --user you@example.com --name iph
 
 export function startupMessage(facts: StartupFacts): string {
   const where = `listening on ${facts.url}; data in ${facts.location}`;
+  if (facts.userKey) return where;
   // Until then the user to hold the key does not exist either (the bootstrap admin's is not it).
-  const commands = facts.userKey ? CREATE_KEY : `${CREATE_USER} && ${CREATE_KEY}`;
-  const intro = facts.userKey ? 'To create a key' : 'No API key for a phone exists yet; to create the first one';
+  const commands = `${CREATE_USER} && ${CREATE_KEY}`;
+  const intro = 'No API key for a phone exists yet; to create the first one';
   if (facts.embedded && !facts.adminApiKeySet) {
     return `${where}. ${intro}, stop the server (Ctrl-C) and run: ${commands}; then npm start again (with ADMIN_API_KEY set, the CLI works while the server runs)`;
   }

@@ -26,11 +26,19 @@ export interface Local {
   logger: Logger;
 }
 
+export interface CallOptions {
+  /** Another key than ADMIN_API_KEY (one minted for a user, for routes that act only on the caller's own data). */
+  key?: string;
+  headers?: Record<string, string>;
+  /** Called as the body is handed to the connection, with the bytes sent so far. */
+  onSent?: (bytes: number) => void;
+}
+
 export interface Remote {
   mode: 'remote';
   owner: LockOwner;
-  /** Calls the running server's API with the admin key; throws with the server's message on 4xx/5xx. */
-  call<T>(method: string, path: string, body?: unknown, key?: string, headers?: Record<string, string>): Promise<T>;
+  /** Calls the running server's API with the admin key; throws a CliError with the server's message on 4xx/5xx. */
+  call<T>(method: string, path: string, body?: unknown, options?: CallOptions): Promise<T>;
 }
 
 export class CliError extends Error {
@@ -71,27 +79,57 @@ function remote(config: Config, locked: DataDirLockedError): Remote {
   return {
     mode: 'remote',
     owner,
-    async call<T>(method: string, path: string, body?: unknown, key = config.auth.adminApiKey, headers: Record<string, string> = {}) {
+    async call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}) {
       if (!owner.url) throw refuse('it has not started listening yet');
-      if (!key) throw refuse('ADMIN_API_KEY is not set');
-      const response = await fetch(new URL(path, owner.url), {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
-      });
+      if (!config.auth.adminApiKey) throw refuse('ADMIN_API_KEY is not set');
+      const key = options.key ?? config.auth.adminApiKey;
+      const raw = Buffer.isBuffer(body);
+      const payload = body === undefined ? undefined : raw ? body : Buffer.from(JSON.stringify(body));
+      let response: Response;
+      try {
+        response = await fetch(new URL(path, owner.url), {
+          method,
+          headers: {
+            authorization: `Bearer ${key}`,
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+            ...options.headers,
+          },
+          ...(payload && options.onSent ? { body: counted(payload, options.onSent), duplex: 'half' } : { body: payload }),
+        } as RequestInit);
+      } catch (error) {
+        const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+        throw new CliError(`cannot reach the server at ${owner.url} (pid ${owner.pid}): ${cause}`);
+      }
       const text = await response.text();
-      const parsed: unknown = text ? JSON.parse(text) : null;
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // Not the API's JSON (a proxy's page, say): the status and the text say what happened.
+      }
       if (!response.ok) {
-        const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? text;
+        const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? text.slice(0, 200);
         throw new CliError(`the server answered ${response.status}: ${message}`);
       }
       return parsed as T;
     },
   };
+}
+
+const CHUNK_BYTES = 256 * 1024;
+
+/** The body as a stream of chunks, reporting each one handed over (for the progress line). */
+function counted(body: Buffer, onSent: (bytes: number) => void): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= body.length) return controller.close();
+      const chunk = body.subarray(offset, offset + CHUNK_BYTES);
+      offset += chunk.length;
+      controller.enqueue(chunk);
+      onSent(offset);
+    },
+  });
 }
 
 /** For commands that cannot go through the API. */

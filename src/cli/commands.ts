@@ -2,19 +2,23 @@
  * The CLI's commands. Each works locally on the database or through a running
  * server's API (see backend.ts); both paths reuse the same services and routes.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
 import { archiveBytes } from '../ingest/body.js';
 import { ingestionView, type IngestionView } from '../http/schemas/ingestion.js';
 import { keyView } from '../http/schemas/keys.js';
+import { userView } from '../http/schemas/users.js';
 import { SETTINGS } from '../config/schema.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';
 import { UNCLAIMED_USER, usersRepository } from '../storage/repositories/users.js';
 import { isUuid } from '../auth/key-material.js';
+import { emailAddress } from '../shared/email.js';
 import { migrate } from '../storage/migrate.js';
-import { CliError, refuseRemote, withBackend, type Remote } from './backend.js';
+import { CliError, refuseRemote, withBackend, type Local, type Remote } from './backend.js';
+import { progressLine } from './progress.js';
 
 export type Output = (line: string) => void;
 
@@ -30,6 +34,7 @@ export async function migrateCommand(config: Config, out: Output): Promise<void>
 }
 
 export async function createUserCommand(config: Config, email: string, out: Output): Promise<void> {
+  checkEmail(email, '--email');
   await withBackend(config, async (backend) => {
     const user =
       backend.mode === 'remote'
@@ -38,6 +43,27 @@ export async function createUserCommand(config: Config, email: string, out: Outp
     if (!user) throw new CliError(`a user with ${email} already exists`);
     out(`created user ${email} (${user.id})`);
   });
+}
+
+type UserItem = ReturnType<typeof userView>;
+
+/** Every user, oldest first, through whichever backend is at hand. */
+async function allUsers(backend: Local | Remote): Promise<UserItem[]> {
+  if (backend.mode === 'local') return (await usersRepository(backend.db).list(1_000_000)).map(userView);
+  const users: UserItem[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: UserItem[]; next: string | null } = await backend.call('GET', `/api/v1/admin/users?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    users.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return users;
+}
+
+export async function listUsersCommand(config: Config, json: boolean, out: Output): Promise<void> {
+  const users = await withBackend(config, allUsers);
+  if (json) return out(JSON.stringify(users));
+  for (const user of users) out(`${user.id}  ${user.active ? 'active  ' : 'inactive'}  ${user.created_at.slice(0, 10)}  ${user.email}`);
 }
 
 export interface CreateKeyOptions {
@@ -84,19 +110,23 @@ export async function createKeyCommand(config: Config, options: CreateKeyOptions
 }
 
 export async function listKeysCommand(config: Config, json: boolean, out: Output): Promise<void> {
-  const items = await withBackend(config, async (backend) =>
+  const [items, users] = await withBackend(config, async (backend) => [
     backend.mode === 'remote'
       ? (await backend.call<{ items: ReturnType<typeof keyView>[] }>('GET', '/api/v1/auth/keys?limit=1000')).items
       : (await apiKeysRepository(backend.db).list(null, 10_000)).map(keyView),
-  );
-  if (json) return out(JSON.stringify(items));
-  for (const key of items) {
+    await allUsers(backend),
+  ] as const);
+  const emails = new Map(users.map((user) => [user.id, user.email]));
+  const keys = items.map((key) => ({ ...key, email: emails.get(key.user_id) ?? null }));
+  if (json) return out(JSON.stringify(keys));
+  for (const key of keys) {
     const state = key.revoked_at ? 'revoked' : key.expires_at && Date.parse(key.expires_at) < Date.now() ? 'expired' : 'active';
-    out(`${key.id}  ${state.padEnd(7)}  ${key.scopes.join(',').padEnd(18)}  user ${key.user_id}  ${key.name}`);
+    out(`${key.id}  ${state.padEnd(7)}  ${key.scopes.join(',').padEnd(18)}  ${key.email ?? key.user_id}  ${key.name}`);
   }
 }
 
 export async function revokeKeyCommand(config: Config, id: string, out: Output): Promise<void> {
+  checkId(id, 'keys revoke <id>');
   await withBackend(config, async (backend) => {
     if (backend.mode === 'remote') await backend.call('DELETE', `/api/v1/auth/keys/${id}`);
     else if (!(await backend.keys.revoke(id, null))) throw new CliError(`no key ${id}`);
@@ -104,46 +134,93 @@ export async function revokeKeyCommand(config: Config, id: string, out: Output):
   out(`revoked key ${id}`);
 }
 
-/** Imports exported files through the same pipeline as HTTP, for one user. */
-export async function importCommand(config: Config, files: string[], email: string, out: Output, progress: Output): Promise<IngestionView[]> {
+/** Whose files an import is for: --user, or ADMIN_EMAIL when it was not given. */
+export interface ImportOwner {
+  email: string;
+  given: boolean;
+}
+
+/** Imports exported files through the same pipeline as HTTP, for one user; `failed` when any file did not go through. */
+export async function importCommand(config: Config, files: string[], owner: ImportOwner, out: Output): Promise<{ results: IngestionView[]; failed: boolean }> {
   if (files.length === 0) throw new CliError('import: name at least one file');
+  // Every file is checked before the first is imported: a typo in the last name must not leave half an import.
+  const sizes = await Promise.all(files.map(inputSize));
+  const progress = progressLine({ uploads: files.length, bytes: sizes.reduce((a, b) => a + b, 0) });
   const results: IngestionView[] = [];
+  let failed = false;
+  const report = (file: string, line: string) => {
+    progress.clear();
+    out(`${path.basename(file)}: ${line}`);
+  };
   await withBackend(config, async (backend) => {
-    if (backend.mode === 'remote') {
-      // A short-lived key for the target user, so the API ingests for that user.
-      const key = await backend.call<{ id: string; key: string }>('POST', '/api/v1/auth/keys', { email, name: 'cli import', scopes: ['ingest'] });
-      try {
-        for (const [index, file] of files.entries()) {
-          progress(bar(index, files.length, file));
-          results.push(await backend.call<IngestionView>('POST', '/api/v1/ingest', await readFile(file), key.key, { 'user-agent': 'health-export-cli' }));
-        }
-      } finally {
-        await backend.call('DELETE', `/api/v1/auth/keys/${key.id}`);
-      }
-      return;
-    }
-    const user = await usersRepository(backend.db).findByEmail(email);
-    if (!user) throw new CliError(`no user ${email}; create it with: users create --email ${email}`);
-    for (const [index, file] of files.entries()) {
-      progress(bar(index, files.length, file));
-      const body = await archiveBytes(await readFile(file));
-      const { ingestion, duplicateOf } = await backend.ingest.ingest(
-        { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {} },
-        body,
-        { budgetMs: Infinity },
+    const users = await allUsers(backend);
+    const user = users.find((u) => u.email.toLowerCase() === owner.email.toLowerCase());
+    if (!user) {
+      throw new CliError(
+        owner.given
+          ? `no user ${owner.email}; create it with: users create --email ${owner.email}`
+          : `no user ${owner.email} (ADMIN_EMAIL, the owner when --user is not given); name the owner with --user <email>, or create it with: users create --email ${owner.email}`,
       );
-      results.push(ingestionView(ingestion, duplicateOf));
     }
+    let done = 0;
+    for (const [index, file] of files.entries()) {
+      const label = path.basename(file);
+      progress.update(index, done, label);
+      const bytes = await readInput(file);
+      let result: IngestionView;
+      if (backend.mode === 'remote') {
+        try {
+          result = await backend.call<IngestionView>('POST', `/api/v1/ingest?user_id=${user.id}`, bytes, {
+            headers: { 'user-agent': 'health-export-cli' },
+            onSent: (sent) => progress.update(index, done + sent, label),
+          });
+          result = await untilFinished(backend, result, () => progress.update(index, done + bytes.length, `${label} (processing)`));
+        } catch (error) {
+          // The server refused this file (not JSON, too large...) and said why; the other files still go.
+          if (!(error instanceof CliError)) throw error;
+          failed = true;
+          report(file, `not imported: ${error.message}`);
+          done += bytes.length;
+          continue;
+        }
+      } else {
+        const { ingestion, duplicateOf } = await backend.ingest.ingest(
+          { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {} },
+          await archiveBytes(bytes),
+          { budgetMs: Infinity },
+        );
+        result = ingestionView(ingestion, duplicateOf);
+      }
+      done += bytes.length;
+      results.push(result);
+      if (result.status === 'failed') failed = true;
+      report(file, describeOutcome(result));
+    }
+    progress.update(files.length, done, 'done');
+    progress.clear();
   });
-  progress(bar(files.length, files.length, 'done'));
-  for (const [index, result] of results.entries()) {
-    const c = result.counts;
-    const outcome = c
-      ? `received ${c.received}, inserted ${c.inserted}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected}`
-      : result.status;
-    out(`${path.basename(files[index]!)}: ${result.status}${result.duplicate_of ? ' (identical to an earlier upload)' : ''}; ${outcome}${result.error ? `; ${result.error.message}` : ''} [ingestion ${result.id}]`);
+  return { results, failed };
+}
+
+/** Polls a 202's status until a worker has finished it: the CLI prints outcomes, not "processing". */
+async function untilFinished(backend: Remote, accepted: IngestionView, waiting: () => void): Promise<IngestionView> {
+  let current = accepted;
+  while (current.status === 'queued' || current.status === 'processing') {
+    waiting();
+    await sleep(1000);
+    current = await backend.call<IngestionView>('GET', current.status_url);
   }
-  return results;
+  return current;
+}
+
+/** One line per upload: its counts, that it repeats an earlier one, or why it failed. */
+export function describeOutcome(result: IngestionView): string {
+  const where = `[ingestion ${result.id}]`;
+  if (result.duplicate) return `identical to upload ${result.duplicate_of} (nothing written)`;
+  if (result.status === 'failed') return `failed: ${result.error?.message ?? 'no reason recorded'} ${where}`;
+  const c = result.counts;
+  if (!c) return `${result.status} ${where}`;
+  return `${result.status}; received ${c.received}, inserted ${c.inserted}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected} ${where}`;
 }
 
 export async function reprocessCommand(
@@ -152,20 +229,26 @@ export async function reprocessCommand(
   out: Output,
 ): Promise<void> {
   if (!filter.id && !filter.failed && !filter.all && !filter.type) throw new CliError('reprocess: choose --ingestion ID, --failed, --type TYPE or --all');
+  if (filter.id) checkId(filter.id, '--ingestion');
   await withBackend(config, async (backend) => {
     if (backend.mode === 'remote') {
       if (!filter.id) refuseRemote(backend, 'reprocess --failed/--type/--all');
-      const result = await backend.call<IngestionView>('POST', `/api/v1/ingestions/${filter.id}/reprocess`);
-      out(`${result.id}: ${result.status}`);
+      const accepted = await backend.call<IngestionView>('POST', `/api/v1/ingestions/${filter.id}/reprocess`);
+      out(`${filter.id}: ${describeOutcome(await untilFinished(backend, accepted, () => {}))}`);
       return;
     }
     const targets = await ingestionsRepository(backend.db).idsToReprocess({ id: filter.id, failed: filter.failed, type: filter.type });
     if (filter.id && targets.length === 0) throw new CliError(`no ingestion ${filter.id} with an archived body`);
-    for (const target of targets) {
+    const progress = progressLine({ uploads: targets.length, bytes: targets.reduce((sum, t) => sum + Number(t.size_bytes), 0) });
+    let done = 0;
+    for (const [index, target] of targets.entries()) {
+      progress.update(index, done, target.id);
       const row = await backend.ingest.reprocess(target.user_id, target.id, { budgetMs: Infinity });
-      const c = row?.counts;
-      out(`${target.id}: ${row?.status ?? 'busy (another worker has it)'}${c ? `; received ${c.received}, inserted ${c.inserted}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected}` : ''}`);
+      done += Number(target.size_bytes);
+      progress.clear();
+      out(`${target.id}: ${row ? describeOutcome(ingestionView(row)) : 'busy (another worker has it)'}`);
     }
+    progress.clear();
     out(`reprocessed ${targets.length} ingestion(s)`);
   });
 }
@@ -188,7 +271,7 @@ export async function deleteDataCommand(config: Config, options: { email: string
       // A short-lived delete key for the target user, so the API erases that user's data.
       const key = await backend.call<{ id: string; key: string }>('POST', '/api/v1/auth/keys', { email: options.email, name: 'cli delete', scopes: ['delete'] });
       try {
-        return (await backend.call<{ deleted: number }>('DELETE', `/api/v1/data/${encodeURIComponent(options.type)}?${query}`, undefined, key.key)).deleted;
+        return (await backend.call<{ deleted: number }>('DELETE', `/api/v1/data/${encodeURIComponent(options.type)}?${query}`, undefined, { key: key.key })).deleted;
       } finally {
         await backend.call('DELETE', `/api/v1/auth/keys/${key.id}`);
       }
@@ -220,14 +303,9 @@ export async function eraseUserCommand(config: Config, who: string, out: Output)
 }
 
 async function findUserRemotely(backend: Remote, email: string): Promise<string> {
-  let cursor: string | null = null;
-  do {
-    const page: { items: { id: string; email: string }[]; next: string | null } = await backend.call('GET', `/api/v1/admin/users?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
-    const found = page.items.find((user) => user.email.toLowerCase() === email.toLowerCase());
-    if (found) return found.id;
-    cursor = page.next;
-  } while (cursor);
-  throw new CliError(`no user ${email}`);
+  const found = (await allUsers(backend)).find((user) => user.email.toLowerCase() === email.toLowerCase());
+  if (!found) throw new CliError(`no user ${email}`);
+  return found.id;
 }
 
 /** Deletes one archived upload's body; the samples it wrote stay. */
@@ -241,6 +319,42 @@ export async function deleteBodyCommand(config: Config, id: string, out: Output)
     return outcome;
   });
   out(`deleted the archived body of ingestion ${id}; its samples stay`);
+}
+
+/** Refuses what the API would refuse, before it costs a database round trip or a stack trace. */
+function checkEmail(email: string, flag: string): void {
+  const result = emailAddress.safeParse(email);
+  if (!result.success) throw new CliError(`${flag} ${email}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+}
+
+function checkId(id: string, what: string): void {
+  if (!isUuid(id)) throw new CliError(`${what}: ${id} is not an id (ids look like 0b6c7a52-3f0e-4c1e-9a55-3d2f1e0c9b11; see the list commands)`);
+}
+
+/** A file's size, or one line saying why it cannot be imported. */
+async function inputSize(file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new CliError(`import: ${file} is a folder; name the exported .json files`);
+    return info.size;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw fileError(file, error);
+  }
+}
+
+async function readInput(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw fileError(file, error);
+  }
+}
+
+function fileError(file: string, error: unknown): CliError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+  return new CliError(`import: cannot read ${file}: ${why}`);
 }
 
 /** `.env.example`, generated from the one list of settings so it cannot drift. */
@@ -259,10 +373,4 @@ export function configReferenceMarkdown(): string {
     ([name, setting]) => `| \`${name}\` | ${'default' in setting && setting.default !== '' ? `\`${setting.default}\`` : '(unset)'} | ${setting.doc.replaceAll('|', '\\|')} |`,
   );
   return ['| variable | default | what it does |', '|---|---|---|', ...rows].join('\n');
-}
-
-function bar(done: number, total: number, label: string): string {
-  const width = 20;
-  const filled = Math.round((done / total) * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${label}`;
 }

@@ -14,25 +14,27 @@ import {
   eraseUserCommand,
   importCommand,
   listKeysCommand,
+  listUsersCommand,
   migrateCommand,
   reprocessCommand,
   revokeKeyCommand,
 } from './commands.js';
-import { writeApiDocuments } from './openapi.js';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
 Commands:
   migrate                               apply pending database migrations
   users create --email <email>          create a user
+  users list [--json]                   list users
   keys create --user <email> --name <name> --scopes ingest,read
               [--expires <date>] [--uuid <uuid>] [--json]
                                         create an API key (printed once); scopes: ingest, read,
                                         delete (erasing data, only when named), admin (all)
-  keys list [--json]                    list keys (never the secrets)
+  keys list [--json]                    list keys with their users' emails (never the secrets)
   keys revoke <id>                      revoke a key
   import [--user <email>] <file...>     import Health Auto Export or standard-format files
-                                        (default user: ADMIN_EMAIL)
+                                        for that user (default: ADMIN_EMAIL); exit status 2
+                                        if a file failed
   reprocess (--ingestion <id> | --failed | --type <by_type name> | --all)
                                         run archived uploads again through today's parser and thresholds
                                         (--type sleep_analysis: those that carried sleep data;
@@ -47,9 +49,10 @@ Commands:
   openapi                               write docs/openapi.json (what /openapi.json serves) and the
                                         Postman collection generated from it
 
-The CLI reads the same configuration as the server (.env and the environment).
-With the embedded database in use by a running server, commands go through that
-server's API using ADMIN_API_KEY.`;
+The CLI reads the same configuration as the server (the environment over .env,
+see ENV_FILE). With the embedded database in use by a running server, commands go
+through that server's API using ADMIN_API_KEY. On a terminal, import and
+reprocess show their progress on one line.`;
 
 const options = {
   help: { type: 'boolean', short: 'h' },
@@ -81,14 +84,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'openapi') {
+    // Loaded only here: a development command whose converter is a devDependency, absent after npm install --omit=dev.
+    const { writeApiDocuments } = await import('./openapi.js');
     for (const file of await writeApiDocuments()) process.stdout.write(`wrote ${file}\n`);
     return 0;
   }
   const config = loadConfig();
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  const progress = (line: string) => {
-    if (process.stderr.isTTY) process.stderr.write(`\r${line}\u001b[K`);
-  };
   const need = (value: string | undefined, flag: string) => {
     if (!value) throw new CliError(`${command}${sub ? ` ${sub}` : ''}: ${flag} is required (see --help)`);
     return value;
@@ -100,6 +102,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'users create':
       await createUserCommand(config, need(values.email, '--email'), out);
+      return 0;
+    case 'users list':
+      await listUsersCommand(config, values.json ?? false, out);
       return 0;
     case 'keys create':
       await createKeyCommand(
@@ -122,10 +127,9 @@ async function main(argv: string[]): Promise<number> {
       await revokeKeyCommand(config, need(rest[0], '<id>'), out);
       return 0;
     case 'import': {
-      const files = positionals.slice(1);
-      const results = await importCommand(config, files, values.user ?? config.auth.adminEmail, out, progress);
-      if (process.stderr.isTTY) process.stderr.write('\n');
-      return results.some((r) => r.status === 'failed') ? 2 : 0;
+      const owner = { email: values.user ?? config.auth.adminEmail, given: values.user !== undefined };
+      const results = await importCommand(config, positionals.slice(1), owner, out);
+      return results.failed ? 2 : 0;
     }
     case 'data delete':
       await deleteDataCommand(
@@ -151,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    // A user's mistake gets one line saying what is wrong; only a fault of the CLI itself gets a stack trace.
     if (error instanceof CliError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n`);
       process.exit(1);

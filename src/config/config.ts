@@ -1,9 +1,10 @@
 /**
  * The only module that reads the environment. `loadConfig` turns a source of
- * strings (process.env after .env by default) into a typed, frozen Config, and
- * reports every bad variable at once.
+ * strings (process.env after the ENV_FILE, `.env` by default) into a typed,
+ * frozen Config, and reports every bad variable at once.
  */
 import { hostname } from 'node:os';
+import path from 'node:path';
 import dotenv from 'dotenv';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
@@ -21,13 +22,23 @@ export class ConfigError extends Error {
 
 export type EnvSource = Record<string, string | undefined>;
 
-/** process.env with .env applied underneath it (real environment variables win). */
-export function readEnvironment(): EnvSource {
-  dotenv.config({ quiet: true });
-  return process.env;
+/**
+ * The environment with ENV_FILE (default .env in `cwd`) applied underneath it:
+ * real environment variables win. ENV_FILE set but empty reads no file, so a
+ * process started by the tests is never configured by a developer's .env. A
+ * missing default .env is normal; a missing ENV_FILE the user named is an error.
+ */
+export function readEnvironment(env: EnvSource = process.env, cwd = process.cwd()): EnvSource {
+  const named = env.ENV_FILE;
+  const file = (named ?? SETTINGS.ENV_FILE.default).trim();
+  if (file === '') return env;
+  const result = dotenv.config({ path: path.resolve(cwd, file), processEnv: env as Record<string, string>, quiet: true });
+  if (result.error && named !== undefined) throw new ConfigError([`ENV_FILE=${JSON.stringify(named)}: cannot read it (${result.error.message}); leave it empty to read no file`]);
+  return env;
 }
 
-export function loadConfig(source: EnvSource = readEnvironment()): Config {
+/** `terminal`: whether standard output is a terminal (LOG_PRETTY=auto is pretty there). */
+export function loadConfig(source: EnvSource = readEnvironment(), terminal = Boolean(process.stdout.isTTY)): Config {
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, setting] of Object.entries(SETTINGS)) {
@@ -40,7 +51,7 @@ export function loadConfig(source: EnvSource = readEnvironment()): Config {
   }
   if (problems.length === 0) problems.push(...crossChecks(raw as Raw));
   if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(shape(raw as Raw, ignoredVariables(source)));
+  return deepFreeze(shape(raw as Raw, ignoredVariables(source), terminal));
 }
 
 const SETTING_NAMES = Object.keys(SETTINGS);
@@ -79,7 +90,7 @@ function crossChecks(raw: Raw): string[] {
   for (const [low, high] of pairs) {
     if ((raw[low] as number) > (raw[high] as number)) problems.push(`${low} (${raw[low]}) must not exceed ${high} (${raw[high]})`);
   }
-  if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
+  if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY === true) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
   if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
   const wildcard = raw.CORS_ALLOWED_ORIGINS.includes('*');
   if (raw.NODE_ENV === 'production' && wildcard) {
@@ -92,7 +103,7 @@ function crossChecks(raw: Raw): string[] {
   return problems;
 }
 
-function shape(raw: Raw, ignored: string[]) {
+function shape(raw: Raw, ignored: string[], terminal: boolean) {
   const limits: ValidationLimits = {
     heartRate: { min: raw.VALIDATION_HEART_RATE_MIN, max: raw.VALIDATION_HEART_RATE_MAX },
     systolic: { min: raw.VALIDATION_BP_SYSTOLIC_MIN, max: raw.VALIDATION_BP_SYSTOLIC_MAX },
@@ -104,7 +115,7 @@ function shape(raw: Raw, ignored: string[]) {
   return {
     env: raw.NODE_ENV,
     http: { host: raw.HOST, port: raw.PORT },
-    log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY },
+    log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY === 'auto' ? terminal && raw.NODE_ENV !== 'production' : raw.LOG_PRETTY },
     database: {
       url: raw.DATABASE_URL,
       dataDir: raw.DATA_DIR,

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { emailAddress } from '../shared/email.js';
 
 /** Outer limits held by CHECK constraints in the schema; configuration may narrow them, never widen. */
 export const FIXED_LIMITS = {
@@ -20,7 +21,11 @@ const int = (min: number, max: number) => {
   return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 };
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
-const flag = oneOf(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const FLAG_VALUES = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'] as const;
+const isOn = (value: string) => ['true', '1', 'yes', 'on'].includes(value);
+const flag = oneOf(FLAG_VALUES).transform(isOn);
+/** A flag that may also be left to the server to decide (`auto`). */
+const flagOrAuto = oneOf(['auto', ...FLAG_VALUES]).transform((v) => (v === 'auto' ? ('auto' as const) : isOn(v)));
 const url = (protocols: string[]) =>
   z.string().refine((value) => {
     try {
@@ -63,10 +68,11 @@ export interface Setting {
 /** name → schema (applied to the raw string), default (as a string) and documentation. */
 export const SETTINGS = {
   NODE_ENV: { schema: oneOf(['development', 'production', 'test']), default: 'development', doc: 'production forbids a CORS wildcard and pretty logs; nothing else changes.' },
+  ENV_FILE: { schema: z.string(), default: '.env', doc: 'dotenv file read at start, under the real environment (its variables never override one already set). Set but empty: no file is read (the tests do this, so a developer\'s .env never changes them).' },
   HOST: { schema: z.string().min(1), default: '0.0.0.0', doc: 'Address the HTTP server listens on.' },
   PORT: { schema: int(0, 65535), default: '3000', doc: 'TCP port the HTTP server listens on (0 picks a free port).' },
   LOG_LEVEL: { schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Minimum level written to the log.' },
-  LOG_PRETTY: { schema: flag, default: 'false', doc: 'Human-readable logs on a terminal instead of JSON lines (never in production).' },
+  LOG_PRETTY: { schema: flagOrAuto, default: 'auto', doc: 'Human-readable log lines instead of JSON: auto (when standard output is a terminal and NODE_ENV is not production), true or false. true is refused when NODE_ENV=production.' },
 
   DATABASE_URL: { schema: url(['postgres:', 'postgresql:']).optional(), doc: 'PostgreSQL 15+ connection string. Unset: an embedded PostgreSQL (PGlite) in DATA_DIR.' },
   DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'Folder of the embedded database and its lock file (used only without DATABASE_URL).' },
@@ -79,7 +85,7 @@ export const SETTINGS = {
   SHUTDOWN_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '30', doc: 'On SIGTERM/SIGINT, how long in-flight work may take before the process exits anyway.' },
 
   ADMIN_API_KEY: { schema: z.string().min(16).max(256).regex(/^\S+$/, 'must not contain whitespace').optional(), doc: 'Bootstrap: if no admin key exists at start, this value becomes the first admin key (16-256 characters, no whitespace).' },
-  ADMIN_EMAIL: { schema: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'), default: 'admin@localhost', doc: 'Email of the user that owns the bootstrap key and receives CLI imports by default.' },
+  ADMIN_EMAIL: { schema: emailAddress, default: 'admin@localhost', doc: 'Email of the user that owns the bootstrap key and receives CLI imports by default.' },
   API_KEY_PEPPER: { schema: z.string().min(16).optional(), doc: 'Secret for key lookup hashes. Unset: generated once and kept in the database. Changing it invalidates every key.' },
   API_KEY_CACHE_SECONDS: { schema: int(0, 86_400), default: '60', doc: 'How long a verified key is trusted without argon2 (also the longest a revocation takes to reach other instances).' },
   ARGON2_MEMORY_KIB: { schema: int(1024, 4_194_304), default: '19456', doc: 'argon2id memory cost for key hashes (OWASP minimum 19456).' },

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configReferenceMarkdown, envExample } from '../../src/cli/commands.js';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { ConfigError, loadConfig, readEnvironment } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/schema.js';
 import { ROOT } from '../helpers/process.js';
 
@@ -58,6 +59,31 @@ describe('configuration', () => {
     expect(() => loadConfig({ VALIDATION_BP_SYSTOLIC_MAX: '401' })).toThrow(/VALIDATION_BP_SYSTOLIC_MAX/);
     expect(() => loadConfig({ VALIDATION_HEART_RATE_MIN: '200', VALIDATION_HEART_RATE_MAX: '100' })).toThrow(/must not exceed/);
     expect(loadConfig({ VALIDATION_HEART_RATE_MIN: '30' }).ingest.limits.heartRate.min).toBe(30);
+  });
+
+  it('reads no .env when ENV_FILE is empty (a developer\'s ADMIN_API_KEY in .env used to change the process tests)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hea-env-file-'));
+    try {
+      writeFileSync(path.join(dir, '.env'), 'ADMIN_API_KEY=from-the-dotenv-file-0123\n');
+      writeFileSync(path.join(dir, 'other.env'), 'PORT=4321\n');
+      expect(readEnvironment({}, dir).ADMIN_API_KEY).toBe('from-the-dotenv-file-0123');
+      expect(readEnvironment({ ENV_FILE: '' }, dir).ADMIN_API_KEY).toBeUndefined();
+      const other = readEnvironment({ ENV_FILE: 'other.env', PORT: '5000' }, dir);
+      expect(other).toMatchObject({ ENV_FILE: 'other.env', PORT: '5000' });
+      expect(other.ADMIN_API_KEY).toBeUndefined();
+      expect(() => readEnvironment({ ENV_FILE: 'missing.env' }, dir)).toThrow(/ENV_FILE="missing.env": cannot read it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes pretty logs by default only on a terminal and outside production (they used to be JSON lines everywhere)', () => {
+    expect(loadConfig({}, true).log.pretty).toBe(true);
+    expect(loadConfig({}, false).log.pretty).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production' }, true).log.pretty).toBe(false);
+    expect(loadConfig({ LOG_PRETTY: 'false' }, true).log.pretty).toBe(false);
+    expect(loadConfig({ LOG_PRETTY: 'true' }, false).log.pretty).toBe(true);
+    expect(() => loadConfig({ LOG_PRETTY: 'true', NODE_ENV: 'production' })).toThrow(/LOG_PRETTY/);
   });
 
   it('documents every variable in .env.example, generated from the settings so it cannot drift', () => {

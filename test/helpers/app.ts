@@ -13,6 +13,8 @@ import { resetDatabase, silent, workerDatabase, type DatabaseKind } from './data
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
 export const TEST_ENV: EnvSource = {
+  // The configuration is this object alone: a developer's .env never reaches a test.
+  ENV_FILE: '',
   ADMIN_API_KEY: ADMIN_KEY,
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_ITERATIONS: '1',
@@ -30,7 +32,8 @@ export interface TestApp {
   postgis: boolean;
   /** A new user with a key of the given scopes. */
   userWithKey(email: string, scopes?: ('ingest' | 'read' | 'admin')[]): Promise<{ userId: string; key: string; keyId: string }>;
-  ingest(body: Buffer | string | object, key?: string, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** POST /api/v1/ingest; `query` such as `?user_id=…`. */
+  ingest(body: Buffer | string | object, key?: string, headers?: Record<string, string>, query?: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -60,11 +63,11 @@ export async function createTestApp(
       const body = key.json() as { key: string; id: string };
       return { userId, key: body.key, keyId: body.id };
     },
-    ingest(body, key = ADMIN_KEY, headers = {}) {
+    ingest(body, key = ADMIN_KEY, headers = {}, query = '') {
       const payload = Buffer.isBuffer(body) || typeof body === 'string' ? body : JSON.stringify(body);
       return app.inject({
         method: 'POST',
-        url: '/api/v1/ingest',
+        url: `/api/v1/ingest${query}`,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
         payload,
       });

@@ -1,6 +1,8 @@
 /**
  * Runs the real server (or CLI) as a separate process, the way a user does, for
- * tests about start-up, locks, signals and crashes.
+ * tests about start-up, locks, signals and crashes: the very commands of
+ * `npm start` and `npm run cli`, on the built output in dist/ (npm test builds
+ * it first). Other entries (the benchmark's servers) run through tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -10,9 +12,21 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
+/** An npm script of package.json as a command (the shell's `exec` dropped), with this node binary for `node`. */
+function npmScript(name: string): string[] {
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [command, ...args] = scripts[name]!.replace(/^exec /, '').split(' ');
+  return command === 'node' ? [process.execPath, ...args] : [command!, ...args];
+}
+
+/** What `npm start` runs. */
+export const START = npmScript('start');
+/** What `npm run cli --` runs, before the CLI's own arguments. */
+export const CLI = npmScript('cli');
+
 export interface ServerProcess {
   child: ChildProcess;
-  /** The server's own pid (tsx runs it in a child of `child`). */
+  /** The server's own pid: child.pid, except for a tsx entry, which runs it in a child of `child`. */
   pid: number;
   url: string;
   output: () => string;
@@ -23,6 +37,8 @@ export interface ServerProcess {
 
 const BASE_ENV = {
   PATH: process.env.PATH ?? '',
+  // A developer's .env (the README suggests ADMIN_API_KEY there) must not configure the processes under test.
+  ENV_FILE: '',
   HOME: process.env.HOME ?? '/root',
   LOG_LEVEL: 'info',
   PORT: '0',
@@ -32,7 +48,7 @@ const BASE_ENV = {
 };
 
 export interface StartOptions {
-  /** Script to run instead of `npm start`'s entry (it must log `"pid"` and `"url"` once listening). */
+  /** TypeScript file to run (through tsx) instead of `npm start` (it must log `"pid"` and `"url"` once listening). */
   entry?: string;
   /** Options for node itself, such as --cpu-prof (refused in NODE_OPTIONS). */
   nodeArgs?: string[];
@@ -41,16 +57,33 @@ export interface StartOptions {
    * parent fills up, and the server then waits on its own (synchronous) log writes.
    */
   logFile?: string;
+  /**
+   * Run `npm start` itself, in a process group of its own as a terminal does, so a
+   * test can send the group a Ctrl-C's SIGINT (`process.kill(-child.pid, ...)`).
+   */
+  npm?: boolean;
 }
 
 const LISTENING = /"pid":(\d+).*"url":"(http:\/\/[^"]+)"/;
 
-/** Starts `npm start`'s entry with only the given environment; waits until it listens. */
+/** Starts what `npm start` runs (or `options.entry`) with only the given environment; waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
-  const entry = options.entry ?? 'src/main.ts';
-  const [command, args] = options.nodeArgs ? [process.execPath, [...options.nodeArgs, '--import', 'tsx', entry]] : [TSX, [entry]];
+  const [node, ...script] = START;
+  const nodeArgs = options.nodeArgs ?? [];
+  const [command, args] = options.entry
+    ? options.nodeArgs
+      ? [process.execPath, [...nodeArgs, '--import', 'tsx', options.entry]]
+      : [TSX, [options.entry]]
+    : options.npm
+      ? ['npm', ['start']]
+      : [node!, [...nodeArgs, ...script]];
   const file = options.logFile ? openSync(options.logFile, 'a') : null;
-  const child = spawn(command, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...BASE_ENV, ...env },
+    stdio: ['ignore', file ?? 'pipe', file ?? 'pipe'],
+    detached: options.npm ?? false,
+  });
   if (file !== null) closeSync(file);
   let piped = '';
   child.stdout?.on('data', (chunk: Buffer) => (piped += chunk.toString()));
@@ -88,7 +121,13 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     output,
     exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
+      if (options.npm && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          // already gone
+        }
+      } else if (child.exitCode === null && child.signalCode === null) {
         // tsx relays SIGTERM to the server it runs, but SIGKILL cannot be relayed: the server would live on, orphaned.
         if (signal === 'SIGKILL' && pid !== child.pid) {
           try {
@@ -104,17 +143,18 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   };
 }
 
-/** Runs a process to its end; resolves with its exit code and output. */
-export function runProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a command (such as START) to its end; resolves with its exit code and output. */
+export function runProcess(command: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [file, ...args] = command;
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file!, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      reject(new Error(`${command.join(' ')} did not finish within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -123,7 +163,7 @@ export function runProcess(args: string[], env: Record<string, string>, timeoutM
   });
 }
 
-/** Starts the CLI: `npm run cli -- ...args`. */
+/** Runs the CLI: `npm run cli -- ...args`. */
 export function runCli(args: string[], env: Record<string, string>) {
-  return runProcess(['src/cli/index.ts', ...args], env);
+  return runProcess([...CLI, ...args], env);
 }

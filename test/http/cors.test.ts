@@ -6,7 +6,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
-import { runProcess } from '../helpers/process.js';
+import { START, runProcess } from '../helpers/process.js';
 
 const ALLOWED = 'https://dash.example.com';
 
@@ -113,7 +113,7 @@ describe('CORS settings', () => {
   });
 
   it('does not start in production with a wildcard, and says why', async () => {
-    const failure = await runProcess(['src/main.ts'], { NODE_ENV: 'production', CORS_ALLOWED_ORIGINS: '*', DATA_DIR: '/nonexistent/never-created' });
+    const failure = await runProcess(START, { NODE_ENV: 'production', CORS_ALLOWED_ORIGINS: '*', DATA_DIR: '/nonexistent/never-created' });
     expect(failure.code).toBe(1);
     expect(failure.stderr).toContain('CORS_ALLOWED_ORIGINS: * (any origin) is not allowed when NODE_ENV=production');
   });

@@ -77,12 +77,13 @@ describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) =>
     expect(ingestion.json().headers).toEqual({ 'automation-name': 'Hourly', 'session-id': 'ABC-1' });
   });
 
-  it('answers identical bytes with the first ingestion and duplicate_of, recording nothing new', async () => {
+  it('answers identical bytes with the first ingestion, duplicate_of and "duplicate": true (its counts alone read as a second insertion), recording nothing new', async () => {
     const before = await count('SELECT count(*)::int AS n FROM raw_ingestions');
     const response = await t.ingest(readFixture('real-metrics-2024-03.json'));
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body.duplicate_of).toBe(body.id);
+    expect(body.duplicate).toBe(true);
     expect(body.counts.received).toBe(16_341);
     expect(await count('SELECT count(*)::int AS n FROM raw_ingestions')).toBe(before);
   });
@@ -92,6 +93,7 @@ describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) =>
     const response = await t.ingest(json);
     const body = response.json();
     expect(body.duplicate_of).toBeUndefined();
+    expect(body.duplicate).toBeUndefined();
     expect(body.counts.received).toBe(16_341);
     expect(body.counts.unchanged).toBe(16_341);
   });

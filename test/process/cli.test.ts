@@ -8,7 +8,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPostgres } from '../helpers/databases.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { runCli } from '../helpers/process.js';
+import { ROOT, runCli } from '../helpers/process.js';
+
+/** A user's mistake is answered with one line on stderr and a non-zero exit, never a stack trace. */
+function expectOneLineRefusal(result: { code: number | null; stderr: string }, message: RegExp) {
+  expect(result.code).toBe(1);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr.trim()).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
 
 describe('the CLI', () => {
   let dataDir: string;
@@ -82,5 +90,52 @@ describe('the CLI', () => {
     expect(erased.stdout).toMatch(/^erased user [0-9a-f-]{36}: \d+ sample\(s\), 2 archived upload\(s\), \d+ rejection\(s\), 1 key\(s\)/);
     expect((await runCli(['keys', 'list', '--json'], env)).stdout).not.toContain('phone');
     expect((await runCli(['users', 'erase', '--user', 'owner@example.com'], env)).stderr).toMatch(/no user owner@example.com/);
+  });
+
+  // After the erasure above: these tests bring their own user.
+  it('lists users, and keys with their user\'s email (keys list used to show only user ids)', async () => {
+    expect((await runCli(['users', 'create', '--email', 'lister@example.com'], env)).code).toBe(0);
+    expect((await runCli(['keys', 'create', '--user', 'lister@example.com', '--name', 'tablet', '--scopes', 'ingest,read'], env)).code).toBe(0);
+    const users = await runCli(['users', 'list'], env);
+    expect(users.code).toBe(0);
+    expect(users.stdout).toMatch(/^[0-9a-f-]{36} {2}active\s+\d{4}-\d{2}-\d{2} {2}lister@example\.com$/m);
+    expect(JSON.parse((await runCli(['users', 'list', '--json'], env)).stdout).map((u: { email: string }) => u.email)).toContain('lister@example.com');
+    const keys = await runCli(['keys', 'list'], env);
+    expect(keys.stdout).toMatch(/active\s+ingest,read\s+lister@example\.com {2}tablet/);
+    const listed = JSON.parse((await runCli(['keys', 'list', '--json'], env)).stdout) as { email: string; name: string }[];
+    expect(listed.find((k) => k.name === 'tablet')).toMatchObject({ email: 'lister@example.com' });
+  });
+
+  it('refuses an email the API would refuse (users create --email notanemail was accepted); admin@localhost stays valid', async () => {
+    expectOneLineRefusal(await runCli(['users', 'create', '--email', 'notanemail'], env), /^--email notanemail: must be an email address$/);
+    expect((await runCli(['users', 'create', '--email', 'admin@localhost'], env)).stdout).toMatch(/created user admin@localhost/);
+  });
+
+  it('answers a file that does not exist, a folder and an id that is not one with one line, no stack trace (they used to print ENOENT and pg traces)', async () => {
+    expectOneLineRefusal(await runCli(['import', '--user', 'lister@example.com', 'nope.json'], env), /^import: cannot read nope\.json: no such file$/);
+    expectOneLineRefusal(await runCli(['import', '--user', 'lister@example.com', 'test'], env), /^import: test is a folder/);
+    expectOneLineRefusal(await runCli(['reprocess', '--ingestion', 'not-a-uuid'], env), /^--ingestion: not-a-uuid is not an id/);
+    expectOneLineRefusal(await runCli(['keys', 'revoke', 'not-a-uuid'], env), /^keys revoke <id>: not-a-uuid is not an id/);
+  });
+
+  it('without --user, names --user when the default owner does not exist (it only said to create the user)', async () => {
+    const result = await runCli(['import', fixturePath('edge-cases-metrics.json')], { ...env, ADMIN_EMAIL: 'nobody@example.com' });
+    expectOneLineRefusal(result, /^no user nobody@example\.com \(ADMIN_EMAIL, the owner when --user is not given\); name the owner with --user <email>/);
+  });
+
+  it('says in one line why a file that is not an export failed (it printed "failed; failed; ..."), and exits 2', async () => {
+    const result = await runCli(['import', '--user', 'lister@example.com', path.join(ROOT, 'README.md')], env);
+    expect(result.code).toBe(2);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).toMatch(/^README\.md: failed: body is not valid JSON: .* \[ingestion [0-9a-f-]{36}\]$/m);
+  });
+
+  it('says a byte-identical file is identical to the earlier upload and wrote nothing (it printed the earlier counts as if inserted again)', async () => {
+    const first = await runCli(['import', '--user', 'lister@example.com', fixturePath('other-data-types.json')], env);
+    const earlier = /\[ingestion ([0-9a-f-]{36})\]/.exec(first.stdout)?.[1];
+    expect(earlier).toBeDefined();
+    const again = await runCli(['import', '--user', 'lister@example.com', fixturePath('other-data-types.json')], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe(`other-data-types.json: identical to upload ${earlier} (nothing written)`);
   });
 });

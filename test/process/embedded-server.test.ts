@@ -8,8 +8,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFixture } from '../helpers/fixtures.js';
-import { runCli, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { fixturePath, readFixture } from '../helpers/fixtures.js';
+import { ROOT, runCli, startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 const ADMIN = 'embedded-admin-key-0123456789';
 
@@ -52,6 +52,23 @@ describe('the embedded server process', () => {
     const refused = await runCli(['keys', 'list'], { DATA_DIR: dataDir });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`process ${server.pid}`);
+  });
+
+  it('imports for a user through the API without minting a key (a "cli import" key used to appear), and reprocess --ingestion prints the counts', async () => {
+    const imported = await runCli(['import', '--user', 'cli@example.com', fixturePath('edge-cases-metrics.json')], env);
+    expect(imported.stderr).toBe('');
+    const id = /^edge-cases-metrics\.json: completed; received 18, inserted 15, updated 0, unchanged 0, rejected 3 \[ingestion ([0-9a-f-]{36})\]$/m.exec(imported.stdout)?.[1];
+    expect(id, imported.stdout).toBeDefined();
+    const keys = JSON.parse((await runCli(['keys', 'list', '--json'], env)).stdout) as { name: string; email: string }[];
+    expect(keys.map((k) => k.name)).not.toContain('cli import');
+    expect(keys.every((k) => k.email === 'admin@localhost')).toBe(true);
+
+    const reprocessed = await runCli(['reprocess', '--ingestion', id!], env);
+    expect(reprocessed.stdout.trim()).toBe(`${id}: completed; received 18, inserted 0, updated 0, unchanged 15, rejected 3 [ingestion ${id}]`);
+
+    const notJson = await runCli(['import', '--user', 'cli@example.com', path.join(ROOT, 'README.md')], env);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stdout.trim()).toMatch(/^README\.md: not imported: the server answered 400: body is not valid JSON: .*\(kept as ingestion [0-9a-f-]{36}\)$/);
   });
 
   it('finishes a request in progress on SIGTERM, exits 0, and keeps the data for the next start', async () => {

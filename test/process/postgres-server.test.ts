@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createEmptyPostgres } from '../helpers/databases.js';
-import { runProcess, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { START, runProcess, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
@@ -57,13 +57,13 @@ describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
 
 describe('start-up with bad configuration', () => {
   it('stops with a message naming PORT', async () => {
-    const result = await runProcess(['src/main.ts'], { PORT: 'eighty' });
+    const result = await runProcess(START, { PORT: 'eighty' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/PORT="eighty"/);
   });
 
   it('stops with a message naming DATABASE_URL and every other bad variable at once', async () => {
-    const result = await runProcess(['src/main.ts'], { DATABASE_URL: 'mysql://localhost/x', VALIDATION_HEART_RATE_MAX: '500' });
+    const result = await runProcess(START, { DATABASE_URL: 'mysql://localhost/x', VALIDATION_HEART_RATE_MAX: '500' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/DATABASE_URL="mysql:\/\/localhost\/x": must be a URL starting with postgres:/);
     expect(result.stderr).toMatch(/VALIDATION_HEART_RATE_MAX="500"/);

@@ -1,7 +1,8 @@
 /**
- * The test helper's stop(): a server stopped with SIGKILL must not live on. tsx
- * runs the server in a child process and cannot relay SIGKILL to it, so every
- * test that killed a server left one running, holding its port and data folder.
+ * The test helper's stop(): a server stopped with SIGKILL must not live on. When
+ * the server ran under tsx (a child process, which cannot relay SIGKILL), every
+ * test that killed a server left one running, holding its port and data folder;
+ * the benchmark's tsx entries still run that way.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,15 +1,14 @@
 /** Users (created, listed, erased) and the audit log: admin scope only. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { emailAddress } from '../../shared/email.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { auditRepository } from '../../storage/repositories/audit.js';
-import { UNCLAIMED_USER, usersRepository, type UserRow } from '../../storage/repositories/users.js';
+import { UNCLAIMED_USER, usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
+import { userSchema, userView } from '../schemas/users.js';
 import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listQuery, listSchema, isoTime, uuidParam } from '../schemas/common.js';
 
-const userSchema = z
-  .object({ id: z.uuid(), email: z.string(), active: z.boolean(), created_at: z.string() })
-  .meta({ id: 'User', example: { id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0', email: 'me@example.com', active: true, created_at: '2024-03-13T04:00:00.000Z' } });
 const auditSchema = z
   .object({
     at: z.string(),
@@ -43,8 +42,6 @@ const erasedUserSchema = z
   })
   .meta({ id: 'ErasedUser', example: { id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0', samples: 48211, ingestions: 97, rejections: 12, keys: 2 } });
 
-const userView = (row: UserRow) => ({ id: row.id, email: row.email, active: row.active, created_at: isoTime(row.created_at) });
-
 const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   const users = usersRepository(app.services.db);
   const audit = auditRepository(app.services.db);
@@ -57,7 +54,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['admin'],
         summary: 'Create a user',
         security: SECURITY,
-        body: z.object({ email: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address').max(320) }).meta({ example: { email: 'me@example.com' } }),
+        body: z.object({ email: emailAddress }).meta({ example: { email: 'me@example.com' } }),
         response: {
           201: userSchema.describe('The user, created'),
           ...authErrors,

@@ -5,9 +5,12 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { hasScope } from '../../auth/key-service.js';
 import { checkEncoding, discardRest, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, notFound } from '../../shared/errors.js';
+import { usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
 import { SECURITY, authErrors, errorResponse } from '../schemas/common.js';
 import { ingestBody, ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
@@ -17,7 +20,16 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 /** Refusals recorded as failed ingestions without a body: the body was never read in full. */
 const RECORDED_UNREAD = new Set(['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_ENCODING', 'UNSUPPORTED_MEDIA_TYPE']);
 
+const ingestQuery = z.object({
+  user_id: z
+    .uuid()
+    .optional()
+    .describe('Admin keys only: ingest for this user instead of the key\'s own (the CLI\'s import does). The ingestion records the admin key as the one that sent it.')
+    .meta({ example: 'b167adc8-85aa-45b5-9000-dab05cfe94e0' }),
+});
+
 const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
+  const users = usersRepository(app.services.db);
   app.addHook('onRequest', requireScope('ingest'));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -30,13 +42,17 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Upload Health Auto Export JSON or the standard format',
         description:
           'The body is archived first, then processed. 200 when processing finished within INGEST_SYNC_BUDGET_MS, 202 with a status URL otherwise. ' +
-          'An identical body sent again by the same user answers with the earlier ingestion and `duplicate_of`. `Content-Encoding: gzip` is accepted.',
+          'An identical body sent again by the same user answers 200 with the earlier ingestion, `duplicate_of` and `"duplicate": true` (nothing is written again). `Content-Encoding: gzip` is accepted. ' +
+          'An admin key may add `?user_id=` to ingest for another user.',
         security: SECURITY,
+        querystring: ingestQuery,
         documentedBody: ingestBody,
         response: {
           200: ingestionSchema.describe('Processed: the counts per outcome and per type add up to the samples received (or an identical earlier upload, with duplicate_of)'),
           202: ingestionAccepted,
           ...authErrors,
+          403: errorResponse('FORBIDDEN', 'The key lacks the ingest scope, or names a user_id without the admin scope', 'user_id: only an admin key may ingest for another user'),
+          404: errorResponse('NOT_FOUND', 'No user with that user_id', 'user not found'),
           400: errorResponse(
             'INVALID_JSON',
             'INVALID_JSON: empty, not UTF-8, or not JSON (the body is kept as a failed ingestion); BAD_REQUEST: gzip that does not inflate, or a body cut off',
@@ -60,8 +76,13 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
       const principal = principalOf(request);
       const { ingest } = app.services;
       const limit = app.config.ingest.maxPayloadBytes;
+      const owner = request.query.user_id;
+      if (owner !== undefined) {
+        if (!hasScope(principal, 'admin')) throw new AppError('FORBIDDEN', 'user_id: only an admin key may ingest for another user');
+        if (!(await users.findById(owner))) throw notFound('user');
+      }
       const upload: Upload = {
-        userId: principal.userId,
+        userId: owner ?? principal.userId,
         keyId: principal.keyId,
         source: 'http',
         clientIp: request.ip,

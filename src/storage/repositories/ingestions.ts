@@ -235,9 +235,9 @@ export function ingestionsRepository(db: Queryable) {
      * unclaimed user's: those MQTT messages named no usable key, so they belong to no one.
      */
     /** `type`: only ingestions that carried samples of that by_type name (e.g. sleep_analysis, to bring back overwritten naps). */
-    async idsToReprocess(filter: { id?: string; failed?: boolean; type?: string }): Promise<{ user_id: string; id: string }[]> {
-      const result = await db.query<{ user_id: string; id: string }>(
-        `SELECT user_id, id FROM raw_ingestions WHERE body IS NOT NULL
+    async idsToReprocess(filter: { id?: string; failed?: boolean; type?: string }): Promise<{ user_id: string; id: string; size_bytes: string | number }[]> {
+      const result = await db.query<{ user_id: string; id: string; size_bytes: string | number }>(
+        `SELECT user_id, id, size_bytes FROM raw_ingestions WHERE body IS NOT NULL
            AND ($1::uuid IS NULL OR id = $1) AND (NOT $2 OR status = 'failed')
            AND ($4::text IS NULL OR jsonb_exists(by_type, $4))
            AND ($1::uuid IS NOT NULL OR user_id <> $3) ORDER BY received_at`,
