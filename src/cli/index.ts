@@ -15,6 +15,7 @@ import {
   importCommand,
   listKeysCommand,
   migrateCommand,
+  movePepperOutCommand,
   reprocessCommand,
   revokeKeyCommand,
 } from './commands.js';
@@ -31,6 +32,8 @@ Commands:
                                         delete (erasing data, only when named), admin (all)
   keys list [--json]                    list keys (never the secrets)
   keys revoke <id>                      revoke a key
+  pepper move-out [--file <path>]       move the API key pepper out of the database: into --file (or, embedded,
+                                        DATA_DIR/api-key-pepper), or print the API_KEY_PEPPER line for .env
   import [--user <email>] <file...>     import Health Auto Export or standard-format files
                                         (default user: ADMIN_EMAIL)
   reprocess (--ingestion <id> | --failed | --type <by_type name> | --all)
@@ -67,6 +70,7 @@ const options = {
   type: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
+  file: { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -94,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     return value;
   };
 
-  switch (`${command}${['users', 'keys', 'data', 'ingestions'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
+  switch (`${command}${['users', 'keys', 'data', 'ingestions', 'pepper'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
     case 'migrate':
       await migrateCommand(config, out);
       return 0;
@@ -114,6 +118,9 @@ async function main(argv: string[]): Promise<number> {
         },
         out,
       );
+      return 0;
+    case 'pepper move-out':
+      await movePepperOutCommand(config, values.file, out);
       return 0;
     case 'keys list':
       await listKeysCommand(config, values.json ?? false, out);

@@ -15,7 +15,7 @@ describe('the CLI', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'hea-cli-'));
-    env = inject('postgresTemplate') ? { DATABASE_URL: (await createPostgres()).url } : { DATA_DIR: dataDir };
+    env = inject('postgresTemplate') ? { DATABASE_URL: (await createPostgres()).url, API_KEY_PEPPER: 'cli-test-pepper-0123456789' } : { DATA_DIR: dataDir };
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 

@@ -77,7 +77,7 @@ describe('the first start on an empty folder', () => {
   });
 
   it('with ADMIN_API_KEY, prints commands that work while the server runs', async () => {
-    const env = { DATA_DIR: await freshDir(), ADMIN_API_KEY: 'first-run-admin-key-0123456789' };
+    const env = { DATA_DIR: await freshDir(), ADMIN_API_KEY: 'first-run-admin-key-0123456789-abcdef' };
     server = await startServerProcess(env);
     const message = startupLine(server.output());
     expect(message).toContain('run in another terminal');
