@@ -271,3 +271,19 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     expect(admin.json().limit).toBe(5);
   });
 });
+
+describe('TRUST_PROXY as a hop count', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', { env: { TRUST_PROXY: '1', RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR: '1', RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:` } });
+  });
+  afterAll(() => t.close());
+
+  it('takes the address the one proxy appended, whatever the client put before it', async () => {
+    const viaProxy = (forwardedFor: string) => t.app.inject({ url: '/nothing', remoteAddress: '10.9.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+    expect((await viaProxy('1.1.1.1, 198.51.100.7')).statusCode).toBe(404);
+    // A different address chosen by the client changes nothing: the proxy saw 198.51.100.7.
+    expect((await viaProxy('2.2.2.2, 198.51.100.7')).statusCode).toBe(429);
+    expect((await viaProxy('198.51.100.7, 198.51.100.8')).statusCode).toBe(404);
+  });
+});
