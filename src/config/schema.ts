@@ -87,7 +87,7 @@ export const SETTINGS = {
   API_KEY_PEPPER_FILE: { schema: z.string().min(1).optional(), doc: 'A file holding API_KEY_PEPPER (a mounted secret); surrounding whitespace is ignored. Not together with API_KEY_PEPPER.' },
   API_KEY_CACHE_SECONDS: { schema: int(0, 86_400), default: '60', doc: 'How long a verified key is trusted without argon2 (also the longest a revocation takes to reach other instances).' },
   API_KEY_CACHE_KEY_PREFIX: { schema: z.string().regex(/^[\w:.-]{1,64}$/, 'letters, digits and _ : . - only'), default: 'hea:key:', doc: 'Prefix of the key-verification cache entries in Redis; deployments sharing one Redis need different prefixes.' },
-  KEY_CREATIONS_PER_USER_PER_HOUR: { schema: int(1, 1_000_000), default: '10', doc: 'API keys one user may create through the API per RATE_LIMIT_WINDOW_SECONDS (each costs an argon2 hash); the CLI is not limited.' },
+  KEY_CREATIONS_PER_USER_PER_HOUR: { schema: int(1, 10_000_000), default: '10', doc: 'API keys one user may create through the API per RATE_LIMIT_WINDOW_SECONDS (each costs an argon2 hash); the CLI is not limited.' },
   ARGON2_MEMORY_KIB: { schema: int(1024, 4_194_304), default: '19456', doc: 'argon2id memory cost for key hashes (OWASP minimum 19456).' },
   ARGON2_ITERATIONS: { schema: int(1, 100), default: '2', doc: 'argon2id time cost.' },
   ARGON2_PARALLELISM: { schema: int(1, 16), default: '1', doc: 'argon2id parallelism.' },
