@@ -121,7 +121,7 @@ export function checkTargets(results: Results): TargetCheck[] {
     checks.push({
       figure: `a new key while Redis hangs (${hang.keys} keys)`,
       target: 'p99 < 100 ms',
-      measured: `p99 ${hang.p99Ms} ms (p50 ${hang.p50Ms} ms, max ${hang.maxMs} ms; the first request ${hang.firstMs} ms)`,
+      measured: `p99 ${hang.p99Ms} ms (p50 ${hang.p50Ms} ms, max ${hang.maxMs} ms; the first request ${hang.firstMs} ms; with Redis answering p99 ${hang.reference.p99Ms} ms)`,
       met: hang.p99Ms < 100,
       ...(hang.p99Ms >= 100 ? { gap: `${round(hang.p99Ms - 100)} ms over` } : {}),
     });
@@ -332,9 +332,16 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
     out.push('### New keys while Redis hangs', '');
     out.push(
       `The PostgreSQL server reaches Redis through a TCP proxy that is then made to stall (connections open, nothing answered). ${h.keys} keys the server has never verified are each used once, one request at a time (\`GET /api/v1/ingestions?limit=1\`, argon2 at its default cost). ` +
-        `The first request to meet the hung Redis waits one command timeout (${h.firstMs} ms) and is not counted; after it the key cache and the rate limits are in memory until Redis answers again.`,
+        `The first request to meet the hung Redis waits one command timeout (${h.firstMs} ms) and is not counted; after it the key cache and the rate limits are in memory until Redis answers again. ` +
+        'The reference is as many new keys just before, with Redis answering.',
       '',
-      table(['new keys', 'p50', 'p99', 'max', 'target'], [[String(h.keys), `${h.p50Ms} ms`, `**${h.p99Ms} ms**`, `${h.maxMs} ms`, 'p99 < 100 ms']]),
+      table(
+        ['Redis', 'new keys', 'p50', 'p99', 'max', 'target'],
+        [
+          ['answering', String(h.keys), `${h.reference.p50Ms} ms`, `${h.reference.p99Ms} ms`, '', ''],
+          ['hung', String(h.keys), `${h.p50Ms} ms`, `**${h.p99Ms} ms**`, `${h.maxMs} ms`, 'p99 < 100 ms'],
+        ],
+      ),
       '',
     );
   }
