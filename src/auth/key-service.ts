@@ -36,7 +36,7 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 }
 
 /** The shortest ADMIN_API_KEY start-up registers as a new key: it is chosen by a person, not generated. */
-export const ADMIN_API_KEY_MIN_LENGTH = 32;
+const ADMIN_API_KEY_MIN_LENGTH = 32;
 
 /** What a verified key lets its bearer do, as cached and as routes see it. */
 function principalOf(row: ApiKeyRow): Principal {

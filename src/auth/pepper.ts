@@ -18,7 +18,7 @@ import type { Database } from '../storage/database.js';
 import { newPepper } from './key-material.js';
 
 const SETTING = 'api_key_pepper';
-export const PEPPER_FILE_NAME = 'api-key-pepper';
+const PEPPER_FILE_NAME = 'api-key-pepper';
 
 const MOVE_OUT = 'npm run cli -- pepper move-out';
 
