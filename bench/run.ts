@@ -24,9 +24,10 @@ import { measureMemory, payloadOfSize } from './scenarios/memory.js';
 import { measureOverheads } from './scenarios/overheads.js';
 import { profileIngest } from './scenarios/profile.js';
 import { measureReads } from './scenarios/reads.js';
+import { measureRedisHang } from './scenarios/redis-hang.js';
 import { measureSmallUploads } from './scenarios/small-uploads.js';
 
-const SCENARIOS = ['overheads', 'small-uploads', 'ingest', 'memory', 'profile', 'reads', 'embedded'] as const;
+const SCENARIOS = ['overheads', 'redis-hang', 'small-uploads', 'ingest', 'memory', 'profile', 'reads', 'embedded'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const FULL = {
@@ -35,6 +36,7 @@ const FULL = {
   memory: { megabytes: 95, reps: 3, embeddedReps: 1, settleSeconds: 30 },
   small: { rate: 500, connections: 50, seconds: 30, closedSeconds: 5, reps: 3 },
   overheads: { seconds: 3, reps: 3 },
+  redisHang: { keys: 200 },
   profileSamples: 500_000 as number | null,
   reads: { days: 365, uploadDays: 73, reps: 20, exportReps: 3, referenceReps: 5, profileExport: true },
 };
@@ -44,6 +46,7 @@ const QUICK: typeof FULL = {
   memory: { megabytes: 5, reps: 1, embeddedReps: 0, settleSeconds: 2 },
   small: { rate: 500, connections: 50, seconds: 3, closedSeconds: 2, reps: 1 },
   overheads: { seconds: 1, reps: 1 },
+  redisHang: { keys: 10 },
   profileSamples: null,
   reads: { days: 7, uploadDays: 7, reps: 3, exportReps: 1, referenceReps: 1, profileExport: false },
 };
@@ -96,6 +99,9 @@ async function main(): Promise<Results> {
   if (wanted('overheads')) {
     const { key } = await server.newKey('overheads');
     results.overheads = await track('per-request overheads', () => measureOverheads(postgres, key, { ...plan.overheads, log }));
+  }
+  if (wanted('redis-hang')) {
+    results.redisHang = await track('new keys while Redis hangs', () => measureRedisHang(postgres, { ...plan.redisHang, log }));
   }
   if (wanted('small-uploads')) {
     const bare = await startServerProcess({}, 60_000, { entry: 'bench/servers/bare.ts', logFile: logFile('bare') });

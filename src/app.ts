@@ -13,7 +13,6 @@ import rateLimits from './http/plugins/app/rate-limits.js';
 import requestTelemetry from './http/plugins/app/request-telemetry.js';
 import securityHeaders from './http/plugins/app/security-headers.js';
 import cors from './http/plugins/external/cors.js';
-import rateLimit from './http/plugins/external/rate-limit.js';
 import compression from './http/plugins/external/compress.js';
 import openapi from './http/plugins/external/swagger.js';
 import routes from './http/routes/index.js';
@@ -57,7 +56,6 @@ export async function buildApp(config: Config, deps: ServiceDeps): Promise<Fasti
 
   await app.register(openapi);
   await app.register(cors);
-  await app.register(rateLimit);
   await app.register(compression);
   await app.register(securityHeaders);
   await app.register(requestTelemetry);

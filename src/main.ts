@@ -37,7 +37,8 @@ try {
   );
   stopOnSignals({ timeoutMs: config.shutdownTimeoutMs, logger }, () => server.shutdown());
 } catch (error) {
-  if (error instanceof DataDirLockedError) logger.fatal(error.message);
+  // Refusals that say what to do (a pepper to create, a longer ADMIN_API_KEY, a folder in use) need no stack.
+  if (error instanceof DataDirLockedError || error instanceof ConfigError) logger.fatal(error.message);
   else logger.fatal({ err: error }, 'could not start');
   process.exit(1);
 }

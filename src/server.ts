@@ -28,6 +28,12 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  if (config.edge.trustProxy === true) {
+    logger.warn(
+      'TRUST_PROXY=true believes every address in X-Forwarded-For: behind a proxy that appends to it, a client chooses its own address ' +
+        '(and can spend another\'s rate limits). Set the proxy\'s address or CIDR (TRUST_PROXY=127.0.0.1) or its hop count (TRUST_PROXY=1) instead',
+    );
+  }
   const { db, lock, location } = await openDatabase(config, logger);
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : null;
   let app: FastifyInstance | undefined;

@@ -4,7 +4,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createKeyService, loadPepper, type KeyService } from './auth/key-service.js';
+import { createKeyService, type KeyService } from './auth/key-service.js';
+import { loadPepper } from './auth/pepper.js';
 import type { Config } from './config/config.js';
 import { createIngestService, type IngestService } from './ingest/service.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
@@ -14,6 +15,7 @@ import { createMqttSubscriber, type MqttSubscriber } from './mqtt/subscriber.js'
 import type { Database } from './storage/database.js';
 import { createErasureService, type ErasureService } from './storage/erasure.js';
 import { createRateLimitStore, type RateLimitStore } from './storage/rate-limit/index.js';
+import { createRedisGuard } from './storage/redis-guard.js';
 import { ingestionsRepository } from './storage/repositories/ingestions.js';
 
 export interface ServiceDeps {
@@ -52,11 +54,13 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     activeUsers: () => ingestions.activeUsers(24),
     pool: () => deps.db.poolState(),
   });
+  // One guard for every use of Redis: the first timeout sends the key cache and the rate limits to memory together.
+  const guard = redis ? createRedisGuard({ redis, logger: deps.logger, onDegraded: (degraded) => metrics.setRateLimitDegraded(degraded) }) : null;
   const keys = createKeyService({
     db: deps.db,
     config: config.auth,
-    pepper: await loadPepper(deps.db, config.auth.pepper),
-    redis,
+    pepper: await loadPepper(deps.db, config, deps.logger),
+    redis: guard,
     logger: deps.logger,
     metrics,
   });
@@ -67,11 +71,9 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     erasure: createErasureService({ db: deps.db, keys }),
     readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
     rateLimits: createRateLimitStore({
-      redis,
+      guard,
       prefix: config.edge.rateLimit.redisPrefix,
       now: () => (deps.now ? deps.now().getTime() : Date.now()),
-      logger: deps.logger,
-      onDegraded: (degraded) => metrics.setRateLimitDegraded(degraded),
     }),
     metrics,
     logger: deps.logger,

@@ -13,11 +13,15 @@ export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 /** Settings every benchmarked server gets: the POST waits for the end of processing, and no limit gets in the way. */
 export const BENCH_ENV: Record<string, string> = {
   ADMIN_API_KEY: ADMIN_KEY,
+  // PostgreSQL installs must set one (it is never kept in the database).
+  API_KEY_PEPPER: 'bench-pepper-0123456789abcdef',
   INGEST_SYNC_BUDGET_MS: '600000',
   DATABASE_STATEMENT_TIMEOUT_MS: '0',
   // Read by the rate limiter (issue 5) once merged; unknown variables are ignored until then.
   RATE_LIMIT_REQUESTS_PER_HOUR: '10000000',
   RATE_LIMIT_IP_REQUESTS_PER_HOUR: '10000000',
+  RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR: '10000000',
+  KEY_CREATIONS_PER_USER_PER_HOUR: '10000000',
 };
 
 export type DatabaseKind = 'postgres' | 'embedded';

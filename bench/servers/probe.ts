@@ -27,7 +27,8 @@ const without = process.env.BENCH_PROBE_WITHOUT;
 if (without === 'rate-limit') {
   // requireScope looks the limiter up on every request: these are all a keyed request runs.
   const none = async () => undefined;
-  Object.assign(app.rateLimits, { beforeAuthentication: none, countKey: none, checkAddressAndCountKey: none });
+  const guess = async () => ({ key: '', member: '' });
+  Object.assign(app.rateLimits, { takeGuess: guess, returnGuess: none, countVerifiedKey: none, countRememberedKey: none });
 } else if (without === 'metrics') {
   // The request-telemetry hook records each request through this method; the log line stays.
   Object.assign(app.services.metrics, { httpRequest: () => undefined });

@@ -3,7 +3,7 @@
  * recognisable prefix; UUID keys (the old service's format) match in any case.
  * Only an argon2id hash and a keyed lookup value are ever stored.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 
 export const KEY_PREFIX = 'hea_';
@@ -41,9 +41,28 @@ export function lookupValue(pepper: string, key: string): string {
   return createHmac('sha256', pepper).update(normaliseKey(key)).digest('hex');
 }
 
-/** Cache key for a verified key: never the key itself. */
-export function cacheId(key: string): string {
-  return createHash('sha256').update(normaliseKey(key)).digest('hex');
+/**
+ * A cache entry in Redis, signed under the pepper: whoever can write to Redis
+ * but does not know the pepper cannot make an entry this server trusts.
+ */
+export function signCacheEntry(pepper: string, id: string, payload: string): string {
+  return `${cacheSignature(pepper, id, payload)}.${payload}`;
+}
+
+/** The payload of an entry this server signed for `id`, or null for anything else. */
+export function openCacheEntry(pepper: string, id: string, entry: string): string | null {
+  const dot = entry.indexOf('.');
+  if (dot < 0) return null;
+  const payload = entry.slice(dot + 1);
+  const given = Buffer.from(entry.slice(0, dot), 'hex');
+  const expected = Buffer.from(cacheSignature(pepper, id, payload), 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected) ? payload : null;
+}
+
+function cacheSignature(pepper: string, id: string, payload: string): string {
+  // A key of its own, derived from the pepper, so a signature is never also a lookup value.
+  const key = createHmac('sha256', pepper).update('api key cache entry').digest();
+  return createHmac('sha256', key).update(`${id}\n${payload}`).digest('hex');
 }
 
 export function hashKey(key: string, params: Argon2Params): Promise<string> {

@@ -1,29 +1,23 @@
 /**
  * Verifies API keys and manages them. A successful verification is cached in
- * memory (and in Redis when configured) for API_KEY_CACHE_SECONDS, keyed by a
- * hash of the key, so argon2 runs once per key per period. Revocation clears the
- * cache here and in Redis at once; other instances' memory forgets it within
- * the period.
+ * memory (and in Redis when configured) for API_KEY_CACHE_SECONDS, keyed by the
+ * key's lookup value (an HMAC under the pepper), so argon2 runs once per key per
+ * period. Redis entries are signed under the pepper and only trusted with a
+ * valid signature, and Redis is used through the guard, so a hung Redis costs
+ * one timeout, not one per request. Revocation is immediate on the revoking
+ * instance, also for a verification of that key already in flight; the Redis
+ * entry is deleted too, and other instances' memory forgets it within the period.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import type { AuthResult, Metrics } from '../monitoring/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
+import type { RedisGuard } from '../storage/redis-guard.js';
 import { apiKeysRepository, type ApiKeyRow, type Scope } from '../storage/repositories/api-keys.js';
 import { auditRepository } from '../storage/repositories/audit.js';
 import { usersRepository } from '../storage/repositories/users.js';
-import {
-  cacheId,
-  generateApiKey,
-  hashKey,
-  isUuid,
-  lookupValue,
-  malformedReason,
-  newPepper,
-  verifyKey,
-} from './key-material.js';
+import { generateApiKey, hashKey, isUuid, lookupValue, malformedReason, openCacheEntry, signCacheEntry, verifyKey } from './key-material.js';
 
 export interface Principal {
   keyId: string;
@@ -41,7 +35,8 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
   return principal.scopes.includes('admin') || principal.scopes.includes(scope);
 }
 
-const REDIS_PREFIX = 'hea:key:';
+/** The shortest ADMIN_API_KEY start-up registers as a new key: it is chosen by a person, not generated. */
+const ADMIN_API_KEY_MIN_LENGTH = 32;
 
 /** What a verified key lets its bearer do, as cached and as routes see it. */
 function principalOf(row: ApiKeyRow): Principal {
@@ -53,32 +48,35 @@ function principalOf(row: ApiKeyRow): Principal {
   };
 }
 const LAST_USED_EVERY_MS = 60_000;
-
-export async function loadPepper(db: Database, configured: string | undefined): Promise<string> {
-  if (configured) return configured;
-  // Generated once and kept in the database, so every process and restart agrees.
-  await db.query("INSERT INTO settings (name, value) VALUES ('api_key_pepper', $1) ON CONFLICT (name) DO NOTHING", [newPepper()]);
-  const row = await db.query<{ value: string }>("SELECT value FROM settings WHERE name = 'api_key_pepper'");
-  return row.rows[0]!.value;
-}
+/** How much longer than two cache periods a revocation is remembered: a Redis write in flight lands within it. */
+const REVOKED_MARGIN_MS = 60_000;
 
 export function createKeyService(deps: {
   db: Database;
   config: Config['auth'];
   pepper: string;
-  redis: Redis | null;
+  redis: RedisGuard | null;
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
 }) {
   const { db, config, pepper, redis, logger, metrics } = deps;
+  const prefix = config.cachePrefix;
   const now = deps.now ?? Date.now;
   const keys = apiKeysRepository(db);
   const users = usersRepository(db);
   const audit = auditRepository(db);
   const memory = new Map<string, { principal: Principal; until: number }>();
   const lastTouched = new Map<string, number>();
+  /**
+   * Keys this instance revoked, until any cache entry written for them has run
+   * out: a verification that read the key before the revocation and finishes
+   * after it (argon2 takes tens of milliseconds) must not remember it.
+   */
+  const revokedHere = new Map<string, number>();
   let verifications = 0;
+
+  const revokedRecently = (keyId: string) => (revokedHere.get(keyId) ?? 0) > now();
 
   const refuse = async (result: AuthResult, reason: string, client: ClientInfo, keyId: string | null = null, userId: string | null = null) => {
     metrics.authAttempt(result);
@@ -105,35 +103,51 @@ export function createKeyService(deps: {
     if (known) return known;
     memory.delete(id);
     if (!redis || config.cacheSeconds === 0) return null;
-    const stored = await redis.get(REDIS_PREFIX + id).catch(() => null);
-    if (!stored) return null;
-    const principal = JSON.parse(stored) as Principal;
+    const stored = await redis.run((client) => client.get(prefix + id), () => null);
+    const payload = stored === null ? null : openCacheEntry(pepper, id, stored);
+    if (payload === null) {
+      if (stored !== null) logger.warn({ entry: prefix + id }, 'ignored a key cache entry in Redis without a valid signature');
+      return null;
+    }
+    const principal = JSON.parse(payload) as Principal;
     memory.set(id, { principal, until: now() + config.cacheSeconds * 1000 });
     return principal;
   }
 
   /** Drops cached verifications of these keys, here and in Redis, so they stop working at once. */
+  /** Refuses these keys here from now on, whatever a verification already in flight read (see revokedHere). */
+  function markGone(keyIds: string[]): void {
+    for (const [id, until] of revokedHere) if (until <= now()) revokedHere.delete(id);
+    for (const keyId of keyIds) revokedHere.set(keyId, now() + 2 * config.cacheSeconds * 1000 + REVOKED_MARGIN_MS);
+  }
+
   async function forget(keyIds: string[]): Promise<void> {
+    markGone(keyIds);
     const gone = new Set(keyIds);
     for (const [id, entry] of memory) if (gone.has(entry.principal.keyId)) memory.delete(id);
-    if (!redis) return;
-    for (const keyId of keyIds) {
-      const ref = await redis.get(`${REDIS_PREFIX}ref:${keyId}`).catch(() => null);
-      if (ref) await redis.del(REDIS_PREFIX + ref, `${REDIS_PREFIX}ref:${keyId}`).catch(() => undefined);
-    }
+    await redis?.run(
+      async (client) => {
+        for (const keyId of keyIds) {
+          const ref = await client.get(`${prefix}ref:${keyId}`);
+          if (ref) await client.del(prefix + ref, `${prefix}ref:${keyId}`);
+        }
+      },
+      () => undefined,
+    );
   }
 
   async function remember(id: string, principal: Principal): Promise<void> {
     if (config.cacheSeconds === 0) return;
     memory.set(id, { principal, until: now() + config.cacheSeconds * 1000 });
-    if (redis) {
-      await redis
-        .multi()
-        .set(REDIS_PREFIX + id, JSON.stringify(principal), 'EX', config.cacheSeconds)
-        .set(`${REDIS_PREFIX}ref:${principal.keyId}`, id, 'EX', config.cacheSeconds)
-        .exec()
-        .catch(() => undefined);
-    }
+    await redis?.run(
+      async (client) =>
+        void (await client
+          .multi()
+          .set(prefix + id, signCacheEntry(pepper, id, JSON.stringify(principal)), 'EX', config.cacheSeconds)
+          .set(`${prefix}ref:${principal.keyId}`, id, 'EX', config.cacheSeconds)
+          .exec()),
+      () => undefined,
+    );
   }
 
   function touch(keyId: string): void {
@@ -154,7 +168,9 @@ export function createKeyService(deps: {
      * argon2 and no round trip (the rate limits then need not check the address first).
      */
     remembers(presented: string | undefined): boolean {
-      return presented !== undefined && malformedReason(presented) === null && remembered(cacheId(presented)) !== null;
+      if (presented === undefined || malformedReason(presented) !== null) return false;
+      const known = remembered(lookupValue(pepper, presented));
+      return known !== null && !revokedRecently(known.keyId);
     },
 
     async authenticate(presented: string | undefined, client: ClientInfo): Promise<Principal> {
@@ -164,9 +180,9 @@ export function createKeyService(deps: {
       const malformed = malformedReason(presented);
       if (malformed) throw await refuse('malformed', `malformed API key: ${malformed}`, client);
 
-      const id = cacheId(presented);
+      const id = lookupValue(pepper, presented);
       const cached = await fromCache(id);
-      if (cached) {
+      if (cached && !revokedRecently(cached.keyId)) {
         if (checkExpiry(cached)) throw await refuse('expired', 'API key has expired', client, cached.keyId, cached.userId);
         touch(cached.keyId);
         metrics.authAttempt('ok');
@@ -174,9 +190,10 @@ export function createKeyService(deps: {
       }
 
       // A miss on the lookup value is refused without running argon2.
-      const row = await keys.findByLookup(lookupValue(pepper, presented));
+      const row = await keys.findByLookup(id);
       const valid = row !== null && !row.revoked_at && row.user_active && (verifications++, await verifyKey(row.hash, presented));
-      if (!row || !valid) throw await refuse('invalid', 'API key is not valid (unknown or revoked)', client);
+      // The row was read before argon2 ran: a revocation here since then wins.
+      if (!row || !valid || revokedRecently(row.id)) throw await refuse('invalid', 'API key is not valid (unknown or revoked)', client);
       const principal = principalOf(row);
       if (checkExpiry(principal)) throw await refuse('expired', 'API key has expired', client, row.id, row.user_id);
       await remember(id, principal);
@@ -214,7 +231,7 @@ export function createKeyService(deps: {
     }): Promise<{ key: string; row: ApiKeyRow }> {
       const key = input.secret ?? generateApiKey();
       const lookup = lookupValue(pepper, key);
-      if (await keys.findByLookup(lookup)) throw new AppError('CONFLICT', 'uuid: this UUID is already registered as a key');
+      // A chosen key already registered (the lookup is unique): only admins and the CLI choose keys.
       const row = await keys.insert({
         userId: input.userId,
         name: input.name,
@@ -224,6 +241,7 @@ export function createKeyService(deps: {
         format: isUuid(key) ? 'uuid' : 'generated',
         expiresAt: input.expiresAt ?? null,
       });
+      if (!row) throw new AppError('CONFLICT', 'uuid: this UUID is already registered as a key');
       await audit.record({
         action: 'key.created',
         keyId: row.id,
@@ -238,7 +256,15 @@ export function createKeyService(deps: {
     async revoke(keyId: string, actor: Principal | null, client: ClientInfo = {}): Promise<ApiKeyRow | null> {
       const existing = await keys.findById(keyId);
       if (!existing || (actor && !hasScope(actor, 'admin') && existing.user_id !== actor.userId)) return null;
-      const row = await keys.revoke(keyId);
+      // Before the database: a verification that finishes while the update runs is refused too.
+      markGone([keyId]);
+      let row: ApiKeyRow | null;
+      try {
+        row = await keys.revoke(keyId);
+      } catch (error) {
+        if (!existing.revoked_at) revokedHere.delete(keyId);
+        throw error;
+      }
       await forget([keyId]);
       await audit.record({
         action: 'key.revoked',
@@ -251,15 +277,31 @@ export function createKeyService(deps: {
       return row;
     },
 
-    /** For keys deleted with their user: their cached verifications go too. */
+    /** For keys deleted with their user: their cached verifications go too, here at once. */
     forget,
 
-    /** ADMIN_API_KEY becomes the first admin key, owned by ADMIN_EMAIL, when no admin key exists. */
+    /**
+     * ADMIN_API_KEY becomes the first admin key, owned by ADMIN_EMAIL, when no
+     * admin key exists. Several instances starting at once on a new database all
+     * try: one registers it, the others find it registered.
+     */
     async bootstrap(): Promise<boolean> {
-      if (!config.adminApiKey || (await keys.hasActiveAdmin())) return false;
-      if (await keys.findByLookup(lookupValue(pepper, config.adminApiKey))) return false;
+      const secret = config.adminApiKey;
+      if (!secret || (await keys.hasActiveAdmin())) return false;
+      if (await keys.findByLookup(lookupValue(pepper, secret))) return false;
+      if (secret.length < ADMIN_API_KEY_MIN_LENGTH) {
+        throw new ConfigError([
+          `ADMIN_API_KEY: ${secret.length} characters is too short to register as a new admin key (at least ${ADMIN_API_KEY_MIN_LENGTH}); ` +
+            'create one with `openssl rand -base64 32`',
+        ]);
+      }
       const user = await users.ensure(config.adminEmail);
-      await service.create({ userId: user.id, name: 'bootstrap (ADMIN_API_KEY)', scopes: ['admin'], secret: config.adminApiKey });
+      try {
+        await service.create({ userId: user.id, name: 'bootstrap (ADMIN_API_KEY)', scopes: ['admin'], secret });
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'CONFLICT') return false;
+        throw error;
+      }
       logger.info({ user: user.id }, 'bootstrap admin key registered from ADMIN_API_KEY');
       return true;
     },

@@ -11,6 +11,7 @@ import { ingestionView, type IngestionView } from '../http/schemas/ingestion.js'
 import { keyView } from '../http/schemas/keys.js';
 import { userView } from '../http/schemas/users.js';
 import { SETTINGS } from '../config/schema.js';
+import { deleteStoredPepper, embeddedPepperFile, storedPepper, writePepperFile } from '../auth/pepper.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';
 import { UNCLAIMED_USER, usersRepository } from '../storage/repositories/users.js';
@@ -132,6 +133,39 @@ export async function revokeKeyCommand(config: Config, id: string, out: Output):
     else if (!(await backend.keys.revoke(id, null))) throw new CliError(`no key ${id}`);
   });
   out(`revoked key ${id}`);
+}
+
+/**
+ * Moves a pepper an older install kept in the database (settings table) out
+ * of it. The database's copy is deleted only once the pepper is somewhere the
+ * server reads it: a file written here (--file, or the embedded database's own
+ * DATA_DIR/api-key-pepper), or API_KEY_PEPPER already set to it. Otherwise the
+ * line for .env is printed and the copy stays until the command runs again with
+ * that line in place: losing the pepper would invalidate every key.
+ */
+export async function movePepperOutCommand(config: Config, file: string | undefined, out: Output): Promise<void> {
+  await withBackend(config, async (backend) => {
+    if (backend.mode === 'remote') refuseRemote(backend, 'pepper move-out');
+    const pepper = await storedPepper(backend.db);
+    if (pepper === null) return out('the API key pepper is not stored in the database: nothing to move');
+    if (file === undefined && config.auth.pepper === pepper) {
+      await deleteStoredPepper(backend.db);
+      return out('API_KEY_PEPPER is set to the stored pepper: deleted the copy in the database');
+    }
+    const target = file ?? (backend.db.kind === 'pglite' ? embeddedPepperFile(config) : undefined);
+    if (target === undefined) {
+      out('Add this line to .env (or the environment of every instance), restart, then run this command again to delete the copy in the database:');
+      out(`API_KEY_PEPPER=${pepper}`);
+      return;
+    }
+    const absolute = path.resolve(target);
+    await writePepperFile(absolute, pepper).catch((error: Error) => {
+      throw new CliError(`${error.message}; the copy in the database is kept`);
+    });
+    await deleteStoredPepper(backend.db);
+    out(`wrote the API key pepper to ${absolute} (mode 0600) and deleted the copy in the database`);
+    if (file !== undefined) out(`Add this line to .env (or the environment of every instance): API_KEY_PEPPER_FILE=${absolute}`);
+  });
 }
 
 /** Whose files an import is for: --user, or ADMIN_EMAIL when it was not given. */

@@ -16,6 +16,7 @@ import {
   listKeysCommand,
   listUsersCommand,
   migrateCommand,
+  movePepperOutCommand,
   reprocessCommand,
   revokeKeyCommand,
 } from './commands.js';
@@ -32,6 +33,8 @@ Commands:
                                         delete (erasing data, only when named), admin (all)
   keys list [--json]                    list keys with their users' emails (never the secrets)
   keys revoke <id>                      revoke a key
+  pepper move-out [--file <path>]       move the API key pepper out of the database: into --file (or, embedded,
+                                        DATA_DIR/api-key-pepper), or print the API_KEY_PEPPER line for .env
   import [--user <email>] <file...>     import Health Auto Export or standard-format files
                                         for that user (default: ADMIN_EMAIL); exit status 2
                                         if a file failed
@@ -70,6 +73,7 @@ const options = {
   type: { type: 'string' },
   start: { type: 'string' },
   end: { type: 'string' },
+  file: { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -96,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     return value;
   };
 
-  switch (`${command}${['users', 'keys', 'data', 'ingestions'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
+  switch (`${command}${['users', 'keys', 'data', 'ingestions', 'pepper'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
     case 'migrate':
       await migrateCommand(config, out);
       return 0;
@@ -119,6 +123,9 @@ async function main(argv: string[]): Promise<number> {
         },
         out,
       );
+      return 0;
+    case 'pepper move-out':
+      await movePepperOutCommand(config, values.file, out);
       return 0;
     case 'keys list':
       await listKeysCommand(config, values.json ?? false, out);

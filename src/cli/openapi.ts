@@ -12,6 +12,7 @@ import { convertV2 } from 'openapi-to-postmanv2';
 import pino from 'pino';
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config/config.js';
+import { newPepper } from '../auth/key-material.js';
 import { createPgliteDatabase } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
 
@@ -27,7 +28,8 @@ export async function servedOpenApiDocument(): Promise<Record<string, unknown>> 
   const db = await createPgliteDatabase(undefined);
   try {
     await migrate(db, logger);
-    const app = await buildApp(loadConfig({}), { db, logger, redis: null, postgis: false });
+    // A pepper of its own: it shapes nothing in the document, and DATA_DIR stays untouched.
+    const app = await buildApp(loadConfig({ API_KEY_PEPPER: newPepper() }), { db, logger, redis: null, postgis: false });
     try {
       return (await app.inject({ url: '/openapi.json' })).json<Record<string, unknown>>();
     } finally {

@@ -3,6 +3,7 @@
  * strings (process.env after the ENV_FILE, `.env` by default) into a typed,
  * frozen Config, and reports every bad variable at once.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
@@ -50,8 +51,9 @@ export function loadConfig(source: EnvSource = readEnvironment(), terminal = Boo
     else problems.push(`${name}=${JSON.stringify(given ?? '')}: ${[...new Set(result.error.issues.map((i) => i.message))].join('; ')}`);
   }
   if (problems.length === 0) problems.push(...crossChecks(raw as Raw));
+  const pepper = problems.length === 0 ? configuredPepper(raw as Raw, problems) : undefined;
   if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(shape(raw as Raw, ignoredVariables(source), terminal));
+  return deepFreeze(shape(raw as Raw, pepper, ignoredVariables(source), terminal));
 }
 
 const SETTING_NAMES = Object.keys(SETTINGS);
@@ -103,7 +105,25 @@ function crossChecks(raw: Raw): string[] {
   return problems;
 }
 
-function shape(raw: Raw, ignored: string[], terminal: boolean) {
+/** API_KEY_PEPPER, or the content of API_KEY_PEPPER_FILE (a mounted secret); undefined when neither is set. */
+function configuredPepper(raw: Raw, problems: string[]): string | undefined {
+  if (raw.API_KEY_PEPPER_FILE === undefined) return raw.API_KEY_PEPPER;
+  if (raw.API_KEY_PEPPER !== undefined) {
+    problems.push('API_KEY_PEPPER and API_KEY_PEPPER_FILE: set one of them, not both');
+    return undefined;
+  }
+  let content: string;
+  try {
+    content = readFileSync(raw.API_KEY_PEPPER_FILE, 'utf8').trim();
+  } catch (error) {
+    problems.push(`API_KEY_PEPPER_FILE=${JSON.stringify(raw.API_KEY_PEPPER_FILE)}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return undefined;
+  }
+  if (content.length < 16) problems.push(`API_KEY_PEPPER_FILE=${JSON.stringify(raw.API_KEY_PEPPER_FILE)}: the pepper in it must be at least 16 characters`);
+  return content;
+}
+
+function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal: boolean) {
   const limits: ValidationLimits = {
     heartRate: { min: raw.VALIDATION_HEART_RATE_MIN, max: raw.VALIDATION_HEART_RATE_MAX },
     systolic: { min: raw.VALIDATION_BP_SYSTOLIC_MIN, max: raw.VALIDATION_BP_SYSTOLIC_MAX },
@@ -129,8 +149,9 @@ function shape(raw: Raw, ignored: string[], terminal: boolean) {
     auth: {
       adminApiKey: raw.ADMIN_API_KEY,
       adminEmail: raw.ADMIN_EMAIL,
-      pepper: raw.API_KEY_PEPPER,
+      pepper,
       cacheSeconds: raw.API_KEY_CACHE_SECONDS,
+      cachePrefix: raw.API_KEY_CACHE_KEY_PREFIX,
       argon2: { memoryCost: raw.ARGON2_MEMORY_KIB, timeCost: raw.ARGON2_ITERATIONS, parallelism: raw.ARGON2_PARALLELISM },
     },
     ingest: {
@@ -152,7 +173,10 @@ function shape(raw: Raw, ignored: string[], terminal: boolean) {
       rateLimit: {
         windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,
         perKey: raw.RATE_LIMIT_REQUESTS_PER_HOUR,
-        perAddress: raw.RATE_LIMIT_IP_REQUESTS_PER_HOUR,
+        perUser: raw.RATE_LIMIT_USER_REQUESTS_PER_HOUR ?? 5 * raw.RATE_LIMIT_REQUESTS_PER_HOUR,
+        failuresPerAddress: raw.RATE_LIMIT_IP_REQUESTS_PER_HOUR,
+        anonymousPerAddress: raw.RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR,
+        keyCreationsPerUser: raw.KEY_CREATIONS_PER_USER_PER_HOUR,
         redisPrefix: raw.RATE_LIMIT_KEY_PREFIX,
       },
       cors: { origins: raw.CORS_ALLOWED_ORIGINS, credentials: raw.CORS_ALLOW_CREDENTIALS, maxAgeSeconds: raw.CORS_MAX_AGE },

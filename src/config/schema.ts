@@ -43,14 +43,17 @@ const originList = z
     (list) => list.every((entry) => entry === '*' || URL.canParse(entry) && new URL(entry).origin === entry),
     'each entry must be * or an origin such as https://dash.example.com (scheme, host and port; no path or trailing slash)',
   );
-/** false, true, or proxy addresses/CIDRs, as Fastify's trustProxy takes them (it no longer trusts bare hop counts). */
+/**
+ * false, true, a hop count, or proxy addresses/CIDRs. Fastify ignores a bare number (it cannot
+ * check the peer), so a hop count becomes a function of the hop index in serverOptions.
+ */
 const trustProxy = z
   .string()
   .refine(
-    (value) => /^(true|false)$/.test(value) || value.split(',').every((entry) => isIP(entry.trim().replace(/\/\d{1,3}$/, '')) !== 0),
-    'must be true, false, or a comma-separated list of proxy addresses or CIDRs',
+    (value) => /^(true|false|[1-9]|[1-9]\d)$/.test(value) || value.split(',').every((entry) => isIP(entry.trim().replace(/\/\d{1,3}$/, '')) !== 0),
+    'must be false, true, a number of proxy hops (1-99), or a comma-separated list of proxy addresses or CIDRs',
   )
-  .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value));
+  .transform((value): boolean | number | string => (value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value));
 /** A topic filter with exactly one + level (the key id) and no #; the shared-subscription prefix is added by the server. */
 const mqttTopic = z
   .string()
@@ -84,10 +87,13 @@ export const SETTINGS = {
   REDIS_URL: { schema: url(['redis:', 'rediss:']).optional(), doc: 'Redis for shared rate limits and the key-verification cache. Unset: per-process memory.' },
   SHUTDOWN_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '30', doc: 'On SIGTERM/SIGINT, how long in-flight work may take before the process exits anyway.' },
 
-  ADMIN_API_KEY: { schema: z.string().min(16).max(256).regex(/^\S+$/, 'must not contain whitespace').optional(), doc: 'Bootstrap: if no admin key exists at start, this value becomes the first admin key (16-256 characters, no whitespace).' },
+  ADMIN_API_KEY: { schema: z.string().min(16).max(256).regex(/^\S+$/, 'must not contain whitespace').optional(), doc: 'Bootstrap: if no admin key exists at start, this value becomes the first admin key (32-256 characters, no whitespace; e.g. openssl rand -base64 32). A key of 16-31 characters registered before keeps working, but start-up refuses to register a new one.' },
   ADMIN_EMAIL: { schema: emailAddress, default: 'admin@localhost', doc: 'Email of the user that owns the bootstrap key and receives CLI imports by default.' },
-  API_KEY_PEPPER: { schema: z.string().min(16).optional(), doc: 'Secret for key lookup hashes. Unset: generated once and kept in the database. Changing it invalidates every key.' },
+  API_KEY_PEPPER: { schema: z.string().min(16).optional(), doc: 'Secret (16+ characters) for key lookup hashes and the key cache; never stored in the database. Changing it invalidates every key. Unset: API_KEY_PEPPER_FILE; else, with the embedded database, generated once into DATA_DIR/api-key-pepper (mode 0600); with DATABASE_URL, start-up stops until one is set (e.g. openssl rand -base64 32).' },
+  API_KEY_PEPPER_FILE: { schema: z.string().min(1).optional(), doc: 'A file holding API_KEY_PEPPER (a mounted secret); surrounding whitespace is ignored. Not together with API_KEY_PEPPER.' },
   API_KEY_CACHE_SECONDS: { schema: int(0, 86_400), default: '60', doc: 'How long a verified key is trusted without argon2 (also the longest a revocation takes to reach other instances).' },
+  API_KEY_CACHE_KEY_PREFIX: { schema: z.string().regex(/^[\w:.-]{1,64}$/, 'letters, digits and _ : . - only'), default: 'hea:key:', doc: 'Prefix of the key-verification cache entries in Redis; deployments sharing one Redis need different prefixes.' },
+  KEY_CREATIONS_PER_USER_PER_HOUR: { schema: int(1, 10_000_000), default: '10', doc: 'API keys one user may create through the API per RATE_LIMIT_WINDOW_SECONDS (each costs an argon2 hash); the CLI is not limited.' },
   ARGON2_MEMORY_KIB: { schema: int(1024, 4_194_304), default: '19456', doc: 'argon2id memory cost for key hashes (OWASP minimum 19456).' },
   ARGON2_ITERATIONS: { schema: int(1, 100), default: '2', doc: 'argon2id time cost.' },
   ARGON2_PARALLELISM: { schema: int(1, 16), default: '1', doc: 'argon2id parallelism.' },
@@ -118,12 +124,14 @@ export const SETTINGS = {
   // Edge protection: rate limits, CORS, time and size limits, hostile input.
   RATE_LIMIT_WINDOW_SECONDS: { schema: int(1, 86_400), default: '3600', doc: 'Length of the sliding rate-limit window: a request counts until it is this old.' },
   RATE_LIMIT_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '1000', doc: 'Requests one API key may make per window (despite the name, per RATE_LIMIT_WINDOW_SECONDS). One export in the app\'s batch mode can be dozens of requests.' },
-  RATE_LIMIT_IP_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '100', doc: 'Requests without a valid key (failed authentication, unknown URLs) one client address may make per window. Once used up, that address gets 429 for every authenticated route, valid key or not, so keys cannot be guessed.' },
+  RATE_LIMIT_USER_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000).optional(), doc: 'Requests all of one user\'s keys together may make per window, so minting keys buys no budget. Unset: 5 x RATE_LIMIT_REQUESTS_PER_HOUR.' },
+  RATE_LIMIT_IP_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '100', doc: 'Failed authentications (a key that is wrong, revoked, expired or malformed) one client address may make per window; at most this many guesses are ever checked. Once used up, that address gets 429 for every authenticated route, valid key or not, so keys cannot be guessed.' },
+  RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '100', doc: 'Requests without any key (unknown URLs, a missing key header) one client address may make per window; a budget of its own, so a page of broken links never locks out a valid key from the same address.' },
   RATE_LIMIT_KEY_PREFIX: { schema: z.string().regex(/^[\w:.-]{1,64}$/, 'letters, digits and _ : . - only'), default: 'hea:rl:', doc: 'Prefix of the rate-limit keys in Redis; deployments sharing one Redis need different prefixes.' },
   CORS_ALLOWED_ORIGINS: { schema: originList, default: '', doc: 'Comma-separated origins (https://dash.example.com) whose browser pages may call the API. Empty: no cross-origin access. * allows any origin and is refused when NODE_ENV=production.' },
   CORS_ALLOW_CREDENTIALS: { schema: flag, default: 'false', doc: 'Send Access-Control-Allow-Credentials to allowed origins (cookies or HTTP auth from browsers; not needed for API keys in headers).' },
   CORS_MAX_AGE: { schema: int(0, 86_400), default: '600', doc: 'Seconds a browser may cache a preflight answer.' },
-  TRUST_PROXY: { schema: trustProxy, default: 'false', doc: 'Whether X-Forwarded-For names the client (rate limits and logs use it): false (direct connections), true (every hop; only when nothing but the proxy can reach the port), or a comma-separated list of proxy addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8, or Cloudflare\'s published ranges). Behind a proxy left at false, every client shares the proxy\'s address and its limits.' },
+  TRUST_PROXY: { schema: trustProxy, default: 'false', doc: 'Whom to believe about the client address in X-Forwarded-For (rate limits and logs use it). Behind a proxy set the proxy\'s addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8, or Cloudflare\'s published ranges), or the number of proxies in front (1 for one nginx that appends to X-Forwarded-For; only when nothing but the proxy can reach the port). false: direct connections (behind a proxy every client then shares its address and limits). true believes every hop, so a client behind a proxy that appends can choose its address and lock out others: start-up warns.' },
   REQUEST_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '90', doc: 'A request must arrive in full within this time (else 408), and a connection silent for twice as long is closed; keep it under the proxy\'s own limit (Cloudflare: 100 s).' },
   HEADERS_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '30', doc: 'A request\'s headers must arrive within this time (slow-header attacks); at most REQUEST_TIMEOUT_SECONDS.' },
   KEEP_ALIVE_TIMEOUT_SECONDS: { schema: int(1, 3600), default: '72', doc: 'How long an idle keep-alive connection stays open; longer than the proxy\'s idle timeout, so the proxy never reuses a connection the server is closing.' },

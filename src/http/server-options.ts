@@ -16,7 +16,8 @@ export function serverOptions(edge: Config['edge']): FastifyHttpOptions<Server> 
   const { requestMs, headersMs, keepAliveMs } = edge.timeouts;
   return {
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: edge.trustProxy,
+    // A hop count trusts that many proxies nearest the server: the client is the address the last of them saw.
+    trustProxy: typeof edge.trustProxy === 'number' ? trustHops(edge.trustProxy) : edge.trustProxy,
     requestTimeout: requestMs,
     // A connection silent for twice as long (a client that stopped reading its answer) is closed;
     // longer than requestTimeout, so that a stalled upload gets its 408 before the socket goes.
@@ -29,4 +30,8 @@ export function serverOptions(edge: Config['edge']): FastifyHttpOptions<Server> 
       connectionsCheckingInterval: Math.min(1000, headersMs),
     },
   };
+}
+
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
 }

@@ -27,7 +27,7 @@ export type IngestOutcome = 'completed' | 'duplicate' | 'refused' | 'error';
 export type IngestFormat = 'hae' | 'standard' | 'unknown';
 export type IngestStage = 'archive' | 'parse' | 'validate' | 'write';
 export type AuthResult = 'ok' | 'missing' | 'malformed' | 'invalid' | 'expired';
-export type RateLimitScope = 'key' | 'ip';
+export type RateLimitScope = 'key' | 'user' | 'ip' | 'anonymous' | 'key_creation';
 /** Failures that have no HTTP status of their own to show up under. */
 export type ErrorKind = 'http' | 'ingestion' | 'queue' | 'audit' | 'database_retry' | 'metrics' | 'mqtt';
 
@@ -159,7 +159,7 @@ export function createMetrics(sources: GaugeSources) {
   });
   const rateLimited = new Counter({
     name: `${PREFIX}rate_limited_requests_total`,
-    help: 'Requests refused with 429, by limit scope: key (per API key) or ip (requests without a valid key).',
+    help: 'Requests refused with 429, by limit scope: key (per API key), user (all of a user\'s keys), ip (failed authentications per address), anonymous (requests without a key per address) or key_creation (keys created per user).',
     labelNames: ['scope'] as const,
     registers,
   });

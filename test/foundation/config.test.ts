@@ -17,7 +17,14 @@ describe('configuration', () => {
     expect(Object.isFrozen(config.ingest.limits.heartRate)).toBe(true);
   });
 
-  it('treats an empty variable as unset', () => {
+  it('gives the user budget five times the key budget unless set, and reads TRUST_PROXY as false, true, a hop count or addresses', () => {
+    expect(loadConfig({ RATE_LIMIT_REQUESTS_PER_HOUR: '7' }).edge.rateLimit.perUser).toBe(35);
+    expect(loadConfig({ RATE_LIMIT_REQUESTS_PER_HOUR: '7', RATE_LIMIT_USER_REQUESTS_PER_HOUR: '9' }).edge.rateLimit.perUser).toBe(9);
+    expect(['false', 'true', '1', '127.0.0.1,10.0.0.0/8'].map((value) => loadConfig({ TRUST_PROXY: value }).edge.trustProxy)).toEqual([false, true, 1, '127.0.0.1,10.0.0.0/8']);
+    expect(() => loadConfig({ TRUST_PROXY: '0' })).toThrow(/TRUST_PROXY="0": must be false, true, a number of proxy hops/);
+  });
+
+    it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).http.port).toBe(3000);
   });
 

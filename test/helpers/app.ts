@@ -10,12 +10,15 @@ import { loadConfig, type Config, type EnvSource } from '../../src/config/config
 import type { Database } from '../../src/storage/database.js';
 import { resetDatabase, silent, workerDatabase, type DatabaseKind } from './databases.js';
 
-export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const ADMIN_KEY = 'test-admin-key-0123456789-abcdefghijk';
+/** Tests set the pepper, as PostgreSQL installs must: nothing is written into DATA_DIR. */
+export const TEST_PEPPER = 'test-pepper-0123456789abcdef';
 
 export const TEST_ENV: EnvSource = {
   // The configuration is this object alone: a developer's .env never reaches a test.
   ENV_FILE: '',
   ADMIN_API_KEY: ADMIN_KEY,
+  API_KEY_PEPPER: TEST_PEPPER,
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_ITERATIONS: '1',
   INGEST_WORKERS: '0',
@@ -23,6 +26,8 @@ export const TEST_ENV: EnvSource = {
   // Limits out of the way of tests about other things; rate-limit tests set their own.
   RATE_LIMIT_REQUESTS_PER_HOUR: '1000000',
   RATE_LIMIT_IP_REQUESTS_PER_HOUR: '1000000',
+  RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR: '1000000',
+  KEY_CREATIONS_PER_USER_PER_HOUR: '1000000',
 };
 
 export interface TestApp {

@@ -3,7 +3,7 @@
  * accounted for, stored in canonical units, and re-sends harmless.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { parseHaeDate } from '../../src/ingest/dates.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
@@ -73,7 +73,7 @@ describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) =>
     expect(nights.rows).toHaveLength(4);
     expect(nights.rows.map(({ core, deep, rem }) => [core, deep, rem]).sort()).toEqual(sentNights.map((n) => [n.core, n.deep, n.rem]).sort());
 
-    const ingestion = await t.app.inject({ url: body.status_url, headers: { authorization: `Bearer ${'test-admin-key-0123456789'}` } });
+    const ingestion = await t.app.inject({ url: body.status_url, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(ingestion.json().headers).toEqual({ 'automation-name': 'Hourly', 'session-id': 'ABC-1' });
   });
 
@@ -115,7 +115,7 @@ describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) =>
     expect(body.counts.rejected).toBe(3);
     expect(sum(body.counts)).toBe(body.counts.received);
     const rejections = (
-      await t.app.inject({ url: `${body.status_url}/rejections`, headers: { authorization: 'Bearer test-admin-key-0123456789' } })
+      await t.app.inject({ url: `${body.status_url}/rejections`, headers: { authorization: `Bearer ${ADMIN_KEY}` } })
     ).json();
     expect(rejections.items).toHaveLength(3);
     for (const item of rejections.items) expect(item.reason.length).toBeGreaterThan(5);

@@ -1,10 +1,11 @@
 /**
- * Two app instances share their rate limits through real Redis, reached via a
- * TCP proxy this test owns. Made unreachable (connections refused) or hung
- * (connections open, nothing answered), Redis must never hold a request up:
- * every request is answered, each instance applies the limits on its own, the
- * switch is logged once and /ready says degraded; once Redis is back, the two
- * instances share one count again.
+ * Two app instances share their rate limits and key cache through real Redis,
+ * reached via a TCP proxy this test owns. Made unreachable (connections
+ * refused) or hung (connections open, nothing answered), Redis must never hold
+ * a request up: every request is answered, after the first timeout no request
+ * waits on Redis again (a new key is verified in well under a second), each
+ * instance applies the limits on its own, the switch is logged once and /ready
+ * says degraded; once Redis is back, the two instances share one count again.
  */
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
@@ -116,8 +117,8 @@ describe.skipIf(!inject('redisAvailable'))('rate limits while Redis goes away an
     proxy.restore();
     await expectBackToRedis();
     await expectOneSharedCount();
-    expect(switches('rate limits fall back')).toBe(1);
-    expect(switches('rate limits are shared through Redis again')).toBe(1);
+    expect(switches('rate limits and the API key cache fall back')).toBe(1);
+    expect(switches('rate limits and the API key cache are shared through it again')).toBe(1);
   });
 
   it('keeps answering and limits per process while Redis hangs, then shares again', async () => {
@@ -127,6 +128,24 @@ describe.skipIf(!inject('redisAvailable'))('rate limits while Redis goes away an
     proxy.restore();
     await expectBackToRedis();
     await expectOneSharedCount();
-    expect(switches('rate limits fall back')).toBe(2);
+    expect(switches('rate limits and the API key cache fall back')).toBe(2);
+  });
+
+  it('verifies new keys without waiting on a hung Redis after its first timeout (the key cache and the limits go to memory together)', async () => {
+    proxy.stall();
+    // The first request to meet the hung Redis waits for one command timeout.
+    expect((await call(a, await newKey())).statusCode).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const key = await newKey();
+      const started = performance.now();
+      expect((await call(a, key)).statusCode).toBe(200);
+      // Under the 1 s command timeout: only waiting on the hung Redis takes this long.
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+    const started = performance.now();
+    expect((await call(a, `hea_wrong-${'x'.repeat(40)}`)).statusCode).toBe(401);
+    expect(performance.now() - started).toBeLessThan(1000);
+    proxy.restore();
+    await expectBackToRedis();
   });
 });

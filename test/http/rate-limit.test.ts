@@ -1,8 +1,9 @@
 /**
  * Rate limits as a client sees them, with the sliding window in memory and in
- * real Redis: per key, per address for requests without a valid key, headers,
- * 429 with Retry-After, and a window that slides (shown by moving the app's
- * clock, not by sleeping).
+ * real Redis: per key, per user (all its keys), per address for failed
+ * authentications and, separately, for requests without a key, key creations
+ * per user, headers, 429 with Retry-After, and a window that slides (shown by
+ * moving the app's clock, not by sleeping).
  */
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
@@ -33,6 +34,9 @@ describe.each(stores)('rate limits (%s store)', (store) => {
       env: {
         RATE_LIMIT_REQUESTS_PER_HOUR: '5',
         RATE_LIMIT_IP_REQUESTS_PER_HOUR: '3',
+        RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR: '3',
+        RATE_LIMIT_USER_REQUESTS_PER_HOUR: '8',
+        KEY_CREATIONS_PER_USER_PER_HOUR: '2',
         RATE_LIMIT_WINDOW_SECONDS: '3600',
         // Each run starts with empty windows, whatever earlier runs left in the shared Redis.
         RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`,
@@ -47,12 +51,13 @@ describe.each(stores)('rate limits (%s store)', (store) => {
 
   let addresses = 0;
   const newAddress = () => `10.1.${Math.floor(++addresses / 250)}.${addresses % 250}`;
-  const newKey = async () => {
+  const newUser = async () => {
     base += 24 * 60 * MINUTE;
     at(0);
     // Creating the key is itself an admin request, from an address of its own.
-    return (await t.userWithKey(`${randomBytes(4).toString('hex')}@example.com`)).key;
+    return t.userWithKey(`${randomBytes(4).toString('hex')}@example.com`);
   };
+  const newKey = async () => (await newUser()).key;
   const get = (key: string | undefined, remoteAddress = '127.0.0.2', url = '/api/v1/ingestions') =>
     t.app.inject({ url, remoteAddress, headers: key ? { authorization: `Bearer ${key}` } : {} });
   const limitHeaders = (response: LightMyRequestResponse) => ({
@@ -127,7 +132,7 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     }
     const guessing = await get('another-guess-' + 'y'.repeat(30), address);
     expect(guessing.statusCode).toBe(429);
-    expect(guessing.json().error.message).toMatch(/without a valid API key from this address.*retry in \d+ s/);
+    expect(guessing.json().error.message).toMatch(/too many failed authentications from this address \(3 per 3600 s\); retry in \d+ s/);
     // A guesser must not learn that this key is valid: 429 as for any other.
     const valid = await get(key, address);
     expect(valid.statusCode).toBe(429);
@@ -136,14 +141,70 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     expect((await get(key, newAddress())).statusCode).toBe(200);
     const remembered = await get(key, address);
     expect(remembered.statusCode).toBe(429);
-    expect(remembered.json().error.message).toMatch(/without a valid API key from this address/);
+    expect(remembered.json().error.message).toMatch(/too many failed authentications from this address/);
     expect(limitHeaders(remembered)).toMatchObject({ limit: '3', remaining: '0' });
     // Other addresses are not affected.
     expect((await get(key, newAddress())).statusCode).toBe(200);
-    // Missing keys count the same way.
-    const other = newAddress();
-    for (let i = 0; i < 3; i++) expect((await get(undefined, other)).statusCode).toBe(401);
-    expect((await get(undefined, other)).statusCode).toBe(429);
+  });
+
+  it('checks at most RATE_LIMIT_IP_REQUESTS_PER_HOUR guesses when 300 bad keys and a valid one arrive at once from one address', async () => {
+    const key = await newKey();
+    const address = newAddress();
+    const auditBefore = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.failed'");
+    const guesses = Array.from({ length: 300 }, (_, i) => get(`hea_guess-${i}-${'g'.repeat(40)}`, address));
+    const answers = await Promise.all([...guesses.slice(0, 150), get(key, address), ...guesses.slice(150)]);
+    const statuses = answers.map((answer) => answer.statusCode);
+    const checked = statuses.filter((status) => status === 401).length;
+    // Every answer is a 401 (checked and wrong), a 429 (never checked) or the valid key's 200.
+    expect(statuses.filter((status) => ![200, 401, 429].includes(status))).toEqual([]);
+    expect(checked).toBeLessThanOrEqual(3);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(297);
+    const auditAfter = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.failed'");
+    expect(auditAfter.rows[0]!.n - auditBefore.rows[0]!.n).toBe(checked);
+  });
+
+  it('gives requests without a key their own budget per address: 404s never lock a valid key out', async () => {
+    const key = await newKey();
+    const address = newAddress();
+    for (let i = 0; i < 3; i++) expect((await get(undefined, address, `/images/${i}.png`)).statusCode).toBe(404);
+    const spent = await get(undefined, address, '/images/3.png');
+    expect(spent.statusCode).toBe(429);
+    expect(spent.json().error.message).toMatch(/too many requests without an API key from this address \(3 per 3600 s\)/);
+    // A missing key header counts the same way.
+    expect((await get(undefined, address)).statusCode).toBe(429);
+    // A valid key from that address is answered, and its request does not count against the address.
+    for (let i = 0; i < 3; i++) expect((await get(key, address)).statusCode).toBe(200);
+    // A wrong key is a failed authentication, with a budget of its own.
+    const wrong = await get('wrong-key-' + 'w'.repeat(30), address);
+    expect(wrong.statusCode).toBe(401);
+    expect(limitHeaders(wrong)).toMatchObject({ limit: '3', remaining: '2' });
+  });
+
+  it("counts all of a user's keys together (RATE_LIMIT_USER_REQUESTS_PER_HOUR): a new key buys no budget", async () => {
+    const { key } = await newUser();
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/auth/keys', headers: { authorization: `Bearer ${key}` }, payload: { name: 'second', scopes: ['read'] } });
+    expect(created.statusCode).toBe(201);
+    const second = created.json().key as string;
+    for (let i = 0; i < 4; i++) expect((await get(key)).statusCode).toBe(200);
+    expect((await get(key)).statusCode).toBe(429); // the first key's own five
+    for (let i = 0; i < 3; i++) expect((await get(second)).statusCode).toBe(200);
+    const refused = await get(second);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.message).toMatch(/rate limit reached for this user's API keys together \(8 per 3600 s\); retry in \d+ s/);
+    expect(refused.headers['retry-after']).toBeDefined();
+    expect(limitHeaders(refused)).toMatchObject({ limit: '8', remaining: '0' });
+  });
+
+  it('limits the keys one user creates (KEY_CREATIONS_PER_USER_PER_HOUR), with the same answer as the key limit', async () => {
+    const { key } = await newUser();
+    const create = () => t.app.inject({ method: 'POST', url: '/api/v1/auth/keys', headers: { authorization: `Bearer ${key}` }, payload: { name: 'child', scopes: ['read'] } });
+    for (let i = 0; i < 2; i++) expect((await create()).statusCode).toBe(201);
+    const refused = await create();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refused.json().error.message).toMatch(/too many API keys created by this user \(2 per 3600 s\); retry in \d+ s/);
+    expect(limitHeaders(refused)).toMatchObject({ limit: '2', remaining: '0' });
+    expect(refused.headers['retry-after']).toBeDefined();
   });
 
   it('does not count requests with a valid key against their address', async () => {
@@ -208,5 +269,21 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     expect(response.headers['x-ratelimit-remaining']).toBe('3');
     const admin = await t.app.inject({ url: '/api/v1/auth/rate-limit', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(admin.json().limit).toBe(5);
+  });
+});
+
+describe('TRUST_PROXY as a hop count', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('embedded', { env: { TRUST_PROXY: '1', RATE_LIMIT_ANONYMOUS_REQUESTS_PER_HOUR: '1', RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:` } });
+  });
+  afterAll(() => t.close());
+
+  it('takes the address the one proxy appended, whatever the client put before it', async () => {
+    const viaProxy = (forwardedFor: string) => t.app.inject({ url: '/nothing', remoteAddress: '10.9.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+    expect((await viaProxy('1.1.1.1, 198.51.100.7')).statusCode).toBe(404);
+    // A different address chosen by the client changes nothing: the proxy saw 198.51.100.7.
+    expect((await viaProxy('2.2.2.2, 198.51.100.7')).statusCode).toBe(429);
+    expect((await viaProxy('198.51.100.7, 198.51.100.8')).statusCode).toBe(404);
   });
 });

@@ -1,12 +1,17 @@
 /**
  * The operator's CLI on a database no server holds: users, keys, import through
- * the same pipeline as HTTP, and reprocess that changes nothing the second time.
+ * the same pipeline as HTTP, reprocess that changes nothing the second time, and
+ * moving an older install's pepper out of the database without losing a key.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPostgres } from '../helpers/databases.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createServices } from '../../src/services.js';
+import { createPgliteDatabase, type Database } from '../../src/storage/database.js';
+import { TEST_ENV } from '../helpers/app.js';
+import { createPostgres, silent } from '../helpers/databases.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { ROOT, runCli } from '../helpers/process.js';
 
@@ -23,7 +28,7 @@ describe('the CLI', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'hea-cli-'));
-    env = inject('postgresTemplate') ? { DATABASE_URL: (await createPostgres()).url } : { DATA_DIR: dataDir };
+    env = inject('postgresTemplate') ? { DATABASE_URL: (await createPostgres()).url, API_KEY_PEPPER: 'cli-test-pepper-0123456789' } : { DATA_DIR: dataDir };
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
@@ -137,5 +142,54 @@ describe('the CLI', () => {
     const again = await runCli(['import', '--user', 'lister@example.com', fixturePath('other-data-types.json')], env);
     expect(again.code).toBe(0);
     expect(again.stdout.trim()).toBe(`other-data-types.json: identical to upload ${earlier} (nothing written)`);
+  });
+
+  it('moves a pepper an older install kept in the database out of it; every key keeps working', async () => {
+    const PEPPER = 'an-older-install-pepper-0123456789';
+    const postgres = inject('postgresTemplate') ? await createPostgres() : null;
+    const dir = await mkdtemp(path.join(tmpdir(), 'hea-cli-pepper-'));
+    const legacy: Record<string, string> = postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: dir };
+    const open = async (): Promise<Database> => postgres?.db ?? createPgliteDatabase(path.join(dir, 'pgdata'));
+    try {
+      expect((await runCli(['users', 'create', '--email', 'old@example.com'], { ...legacy, API_KEY_PEPPER: PEPPER })).code).toBe(0);
+      // What an install made before the pepper left the database looks like.
+      const db = await open();
+      await db.query("INSERT INTO settings (name, value) VALUES ('api_key_pepper', $1)", [PEPPER]);
+      if (!postgres) await db.close();
+
+      const created = await runCli(['keys', 'create', '--user', 'old@example.com', '--name', 'phone', '--scopes', 'ingest', '--json'], legacy);
+      expect(created.code).toBe(0);
+      expect(created.stderr).toMatch(/pepper is stored in the database .*pepper move-out/);
+      const key = (JSON.parse(created.stdout) as { key: string }).key;
+
+      const file = path.join(dir, postgres ? 'pepper-secret' : 'api-key-pepper');
+      let moved;
+      if (postgres) {
+        // Nowhere to write it: the line for .env is printed and the database keeps its copy.
+        const printed = await runCli(['pepper', 'move-out'], legacy);
+        expect(printed.stdout).toContain(`API_KEY_PEPPER=${PEPPER}`);
+        expect((await postgres.db.query('SELECT 1 FROM settings')).rowCount).toBe(1);
+        moved = await runCli(['pepper', 'move-out', '--file', file], legacy);
+        expect(moved.stdout).toContain(`API_KEY_PEPPER_FILE=${file}`);
+      } else {
+        moved = await runCli(['pepper', 'move-out'], legacy);
+      }
+      expect(moved.code).toBe(0);
+      expect(moved.stdout).toContain(`wrote the API key pepper to ${file} (mode 0600) and deleted the copy in the database`);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect((await readFile(file, 'utf8')).trim()).toBe(PEPPER);
+
+      const after = await open();
+      try {
+        expect((await after.query('SELECT 1 FROM settings')).rowCount).toBe(0);
+        const config = loadConfig({ ...TEST_ENV, API_KEY_PEPPER: undefined, DATA_DIR: dir, ...(postgres ? { API_KEY_PEPPER_FILE: file } : {}) });
+        const services = await createServices(config, { db: after, logger: silent, postgis: false });
+        expect((await services.keys.authenticate(key, {})).scopes).toEqual(['ingest']);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

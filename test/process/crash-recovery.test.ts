@@ -13,7 +13,7 @@ import { generateHaePayload } from '../../bench/generate.js';
 import { createPostgres } from '../helpers/databases.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
-const ADMIN = 'crash-admin-key-0123456789';
+const ADMIN = 'crash-admin-key-0123456789-abcdefghij';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +36,7 @@ const modes: Mode[] = [
           env: async () => {
             const { db, url } = await createPostgres();
             await db.close();
-            return { DATABASE_URL: url };
+            return { DATABASE_URL: url, API_KEY_PEPPER: 'crash-recovery-pepper-0123456789' };
           },
           rows: async (env: Record<string, string>) => {
             const client = new pg.Client({ connectionString: env.DATABASE_URL });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, readFixture } from '../helpers/fixtures.js';
 import { ROOT, runCli, startServerProcess, type ServerProcess } from '../helpers/process.js';
 
-const ADMIN = 'embedded-admin-key-0123456789';
+const ADMIN = 'embedded-admin-key-0123456789-abcdef';
 
 describe('the embedded server process', () => {
   let dataDir: string;

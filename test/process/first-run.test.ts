@@ -4,7 +4,7 @@
  * those very commands work as printed; a mistyped setting stops start-up naming
  * the variable and the values it accepts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,8 @@ describe('the first start on an empty folder', () => {
     expect(message).toContain('No API key for a phone exists yet');
     expect(message).toContain('stop the server');
     await server.stop();
+    // The pepper of a new embedded install: a file of its own beside the data, readable by its owner only.
+    expect((await stat(path.join(env.DATA_DIR, 'api-key-pepper'))).mode & 0o777).toBe(0o600);
 
     const key = await runPrinted(printedCommands(message), env);
     server = await startServerProcess(env);
@@ -77,8 +79,16 @@ describe('the first start on an empty folder', () => {
     expect(again).toBe(`listening on ${server.url}; data in embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`);
   });
 
+  it('warns at start-up that TRUST_PROXY=true lets a client choose its address, naming the safer settings', async () => {
+    server = await startServerProcess({ DATA_DIR: await freshDir(), TRUST_PROXY: 'true' });
+    const warning = server.output().split('\n').find((line) => line.includes('TRUST_PROXY=true'));
+    expect(warning).toBeDefined();
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40 });
+    expect(JSON.parse(warning!).msg).toMatch(/a client chooses its own address.*TRUST_PROXY=127\.0\.0\.1.*TRUST_PROXY=1/);
+  });
+
   it('with ADMIN_API_KEY, prints commands that work while the server runs', async () => {
-    const env = { DATA_DIR: await freshDir(), ADMIN_API_KEY: 'first-run-admin-key-0123456789' };
+    const env = { DATA_DIR: await freshDir(), ADMIN_API_KEY: 'first-run-admin-key-0123456789-abcdef' };
     server = await startServerProcess(env);
     const message = startupLine(server.output());
     expect(message).toContain('run in another terminal');

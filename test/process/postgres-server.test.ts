@@ -1,7 +1,8 @@
 /**
- * The server against a real PostgreSQL: a fresh database is migrated once even
- * when two processes start together, PostGIS is switched on, and /ready says
- * which dependency failed while /health stays up.
+ * The server against a real PostgreSQL: a fresh database is migrated and the
+ * ADMIN_API_KEY registered once even when two processes start together, PostGIS
+ * is switched on, start-up stops without a pepper, and /ready says which
+ * dependency failed while /health stays up.
  */
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -9,19 +10,27 @@ import { createEmptyPostgres } from '../helpers/databases.js';
 import { START, runProcess, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
+/** PostgreSQL installs must set the pepper (it is never kept in the database). */
+const PEPPER = 'postgres-server-pepper-0123456789';
+const ADMIN = 'postgres-server-admin-key-0123456789-abc';
+
 describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
   const servers: ServerProcess[] = [];
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop('SIGKILL')));
   });
 
-  it('migrates a fresh database once when two servers start at the same moment, with PostGIS on', async () => {
+  it('migrates a fresh database and registers ADMIN_API_KEY once when two servers start at the same moment, with PostGIS on', async () => {
     const url = await createEmptyPostgres();
-    const started = await Promise.all([startServerProcess({ DATABASE_URL: url }), startServerProcess({ DATABASE_URL: url })]);
+    const env = { DATABASE_URL: url, API_KEY_PEPPER: PEPPER, ADMIN_API_KEY: ADMIN };
+    const started = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     servers.push(...started);
     for (const server of started) {
       const ready = await fetch(`${server.url}/ready`);
       expect(ready.status).toBe(200);
+      const keys = await fetch(`${server.url}/api/v1/auth/keys`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(keys.status).toBe(200);
+      expect(((await keys.json()) as { items: unknown[] }).items).toHaveLength(1);
     }
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -36,7 +45,7 @@ describe.skipIf(!inject('postgresTemplate'))('the server on PostgreSQL', () => {
 
   it('reports the database down on /ready (503, naming it) while /health stays 200', async () => {
     const proxy = await startTcpProxy(await createEmptyPostgres());
-    const server = await startServerProcess({ DATABASE_URL: proxy.url, DATABASE_CONNECT_TIMEOUT_MS: '1000' });
+    const server = await startServerProcess({ DATABASE_URL: proxy.url, API_KEY_PEPPER: PEPPER, DATABASE_CONNECT_TIMEOUT_MS: '1000' });
     servers.push(server);
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
 
@@ -60,6 +69,18 @@ describe('start-up with bad configuration', () => {
     const result = await runProcess(START, { PORT: 'eighty' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/PORT="eighty"/);
+  });
+
+  it('stops at start-up without API_KEY_PEPPER, saying how to create one, and stores no pepper in the database', async () => {
+    const url = await createEmptyPostgres();
+    const result = await runProcess(['src/main.ts'], { DATABASE_URL: url });
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(/API_KEY_PEPPER: not set.*openssl rand -base64 32.*API_KEY_PEPPER_FILE/);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const stored = await client.query("SELECT 1 FROM settings WHERE name = 'api_key_pepper'");
+    await client.end();
+    expect(stored.rowCount).toBe(0);
   });
 
   it('stops with a message naming DATABASE_URL and every other bad variable at once', async () => {

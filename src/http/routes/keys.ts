@@ -1,7 +1,11 @@
 /**
  * API keys. An admin creates keys for any user (named by user_id or email); a
- * user creates keys for itself with scopes no wider than its own. The secret is
- * in the creation answer only; lists never show a key or its hash.
+ * user creates keys for itself with scopes no wider than its own. No key creates
+ * one that outlives it, and creations count against the user's
+ * KEY_CREATIONS_PER_USER_PER_HOUR (each costs an argon2 hash). Only an admin
+ * registers a UUID of its choosing as a key: anyone else could otherwise try
+ * UUIDs and learn from the answer which are other users' keys. The secret is in
+ * the creation answer only; lists never show a key or its hash.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -29,9 +33,14 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           201: createdSchema.describe('The key, created; `key` is in this answer only'),
           ...authErrors,
-          403: errorResponse('FORBIDDEN', 'A scope wider than the calling key\'s, or a user other than the caller\'s without admin', 'scopes: this key cannot grant admin'),
+          403: errorResponse(
+            'FORBIDDEN',
+            "A scope wider than the calling key's, an expiry after the calling key's, a uuid or a user other than the caller's without admin",
+            'scopes: this key cannot grant admin',
+          ),
           404: errorResponse('NOT_FOUND', 'No user with that user_id or email', 'user not found'),
-          409: errorResponse('CONFLICT', 'That UUID is already registered as a key', 'uuid: this UUID is already registered as a key'),
+          409: errorResponse('CONFLICT', 'That UUID is already registered as a key (admins only register UUIDs)', 'uuid: this UUID is already registered as a key'),
+          429: errorResponse('RATE_LIMITED', 'The user created KEY_CREATIONS_PER_USER_PER_HOUR keys in the window', 'too many API keys created by this user (10 per 3600 s); retry in 1480 s'),
         },
       },
     },
@@ -40,6 +49,7 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
       const admin = hasScope(principal, 'admin');
       const { body } = request;
       let userId = principal.userId;
+      if (body.uuid !== undefined && !admin) throw new AppError('FORBIDDEN', 'uuid: only an admin key may register a UUID as a key');
       if (body.user_id !== undefined || body.email !== undefined) {
         if (!admin) throw new AppError('FORBIDDEN', 'only an admin key may create keys for another user');
         const byId = body.user_id ? await users.findById(body.user_id) : null;
@@ -51,11 +61,17 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
       const wider = body.scopes.filter((scope: Scope) => !hasScope(principal, scope));
       if (wider.length > 0) throw new AppError('FORBIDDEN', `scopes: this key cannot grant ${wider.join(', ')}`);
       if (body.expires_at && Date.parse(body.expires_at) <= Date.now()) throw new AppError('BAD_REQUEST', 'expires_at: must be in the future');
+      // A key that expires cannot pass on a longer life: without expires_at, the new key ends with it.
+      const expiresAt = body.expires_at ?? principal.expiresAt;
+      if (principal.expiresAt && expiresAt && Date.parse(expiresAt) > Date.parse(principal.expiresAt)) {
+        throw new AppError('FORBIDDEN', `expires_at: this key expires at ${principal.expiresAt}; a key it creates cannot outlive it`);
+      }
+      await app.rateLimits.countKeyCreation(request, reply);
       const { key, row } = await app.services.keys.create({
         userId,
         name: body.name,
         scopes: [...new Set(body.scopes)],
-        expiresAt: body.expires_at ?? null,
+        expiresAt,
         ...(body.uuid ? { secret: body.uuid } : {}),
         actor: principal,
         client: { ip: request.ip, userAgent: request.headers['user-agent'] ?? null },

@@ -38,8 +38,11 @@ export const createSchema = z
     scopes: z.array(scopeSchema).min(1).describe('No wider than the calling key\'s own; admin includes ingest, read and delete; delete (erasing data) is only granted when named'),
     user_id: z.uuid().optional().describe('Admins only: the user the key is for (default: the caller\'s own user)'),
     email: z.string().min(3).max(320).optional().describe('Admins only: the user the key is for, by email'),
-    expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (in the future)'),
-    uuid: z.uuid().optional().describe('Register this UUID as the key (the old "Auto Export" configuration); matched case-insensitively'),
+    expires_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe("When the key stops working (in the future, and no later than the calling key's own expiry; default: the calling key's expiry, if any)"),
+    uuid: z.uuid().optional().describe('Admins only: register this UUID as the key (the old "Auto Export" configuration); matched case-insensitively'),
   })
   .meta({ example: { name: 'iphone', scopes: ['ingest', 'read'], email: 'me@example.com' } });
 

@@ -27,13 +27,14 @@ export function apiKeysRepository(db: Queryable) {
       scopes: Scope[];
       format: 'generated' | 'uuid';
       expiresAt: string | null;
-    }): Promise<ApiKeyRow> {
+    }): Promise<ApiKeyRow | null> {
+      // null when a key with this lookup exists (a chosen key registered twice, possibly at once).
       const result = await db.query<ApiKeyRow>(
         `INSERT INTO api_keys (user_id, name, lookup, hash, scopes, format, expires_at)
-         VALUES ($1, $2, $3, $4, $5::text[], $6, $7) RETURNING ${COLUMNS}`,
+         VALUES ($1, $2, $3, $4, $5::text[], $6, $7) ON CONFLICT (lookup) DO NOTHING RETURNING ${COLUMNS}`,
         [key.userId, key.name, key.lookup, key.hash, key.scopes, key.format, key.expiresAt],
       );
-      return result.rows[0]!;
+      return result.rows[0] ?? null;
     },
     /** One indexed query on the lookup value; never a scan over all keys. */
     async findByLookup(lookup: string): Promise<(ApiKeyRow & { hash: string; user_active: boolean }) | null> {

@@ -26,29 +26,46 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Rate limits wrap the verification (src/http/plugins/app/rate-limits.ts): an
- * address out of failures is refused before argon2 runs, a failure counts
- * against the address, a verified key counts against itself (before the scope
- * check, since a wrong-scope request still used the key). A key this process
- * has verified recently costs no argon2, so its address check goes to the store
- * with its count, in one round trip; the answer to a refused address is the same.
+ * Rate limits wrap the verification (src/http/plugins/app/rate-limits.ts). A
+ * request without a key counts against its address's budget for keyless
+ * requests. A presented key takes one of its address's failed-authentication
+ * slots before argon2 runs, keeps it when it fails and gives it back when it is
+ * valid, counting against its key and user instead (before the scope check,
+ * since a wrong-scope request still used the key). A key this process has
+ * verified recently costs no argon2: its address check goes to the store with
+ * its count, in one round trip; the answer to a refused address is the same.
  */
 export function requireScope(...scopes: Scope[]): onRequestHookHandler {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     const limits = request.server.rateLimits;
     const { keys } = request.server.services;
     const presented = presentedKey(request);
-    const remembered = keys.remembers(presented);
-    if (!remembered) await limits.beforeAuthentication(request, reply);
+    const client = { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
     let principal: Principal;
-    try {
-      principal = await keys.authenticate(presented, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'UNAUTHORIZED') await limits.countAddress(request, reply);
-      throw error;
+    if (presented === undefined) {
+      await limits.countAnonymous(request, reply);
+      principal = await keys.authenticate(presented, client);
+    } else if (keys.remembers(presented)) {
+      try {
+        principal = await keys.authenticate(presented, client);
+      } catch (error) {
+        // Expired since it was remembered: a failure like any other.
+        if (error instanceof AppError && error.code === 'UNAUTHORIZED') await limits.takeGuess(request, reply);
+        throw error;
+      }
+      request.principal = principal;
+      await limits.countRememberedKey(request, reply);
+    } else {
+      const guess = await limits.takeGuess(request, reply);
+      try {
+        principal = await keys.authenticate(presented, client);
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === 'UNAUTHORIZED')) await limits.returnGuess(guess);
+        throw error;
+      }
+      request.principal = principal;
+      await limits.countVerifiedKey(request, reply, guess);
     }
-    request.principal = principal;
-    await (remembered ? limits.checkAddressAndCountKey(request, reply) : limits.countKey(request, reply));
     if (!scopes.some((scope) => hasScope(principal, scope))) {
       throw new AppError('FORBIDDEN', `this key lacks the ${scopes.join(' or ')} scope`);
     }
