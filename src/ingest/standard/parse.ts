@@ -7,6 +7,7 @@
  * used by exports: parsing exported samples gives back the records exported.
  */
 import type { z } from 'zod';
+import { isoOffsetMinutes } from '../dates.js';
 import { canonicalMetricName } from '../metric-names.js';
 import { checkBloodPressure, checkHeartRate, checkNonNegative, checkQuantity, checkWorkout } from '../plausibility.js';
 import type {
@@ -320,7 +321,7 @@ function toEcg(sample: EcgSample, base: Base): Read<EcgRecord> {
 function readInstant(text: string, field: string, ctx: ParseContext): Read<Date> {
   const instant = new Date(text);
   if (Number.isNaN(instant.getTime())) return new Problem('format', `${field} ${JSON.stringify(text)} is not a date`);
-  const checked = checkTimeWindow({ instant, offsetMinutes: null, dateOnly: false }, field, ctx);
+  const checked = checkTimeWindow({ instant, offsetMinutes: isoOffsetMinutes(text), dateOnly: false }, field, ctx);
   return isProblem(checked) ? checked : instant;
 }
 
