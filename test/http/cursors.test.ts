@@ -23,7 +23,7 @@ const BAD_LEAVES: unknown[] = [
 function garbage(seed: number): string[] {
   const rand = random(seed);
   const fixed = [
-    'not-a-cursor', '%%%', 'AAAA', encode(1.5), encode(1e400), encode('x'), encode(null), encode(true), encode([]), encode({}),
+    'not-a-cursor', '%%%', 'AAAA', encode(1.5), Buffer.from('1e400').toString('base64url'), encode('x'), encode(null), encode(true), encode([]), encode({}),
     encode([[]]), encode({ a: 1 }), encode({ created_at: 'x', id: 'y' }), encode({ received_at: '2024-01-01T00:00:00.000Z', id: 'nope' }),
     encode({ id: '1; DROP TABLE users' }), encode(['2024-02-31T00:00:00.000Z', 'x', 'y']),
   ];
