@@ -94,6 +94,11 @@ export const authErrors = {
     'Rate limit reached, for this key or, after too many requests without a valid key, for this address; Retry-After says when to try again',
     'rate limit reached for this API key (1000 per 3600 s); retry in 1480 s',
   ),
+  503: errorResponse(
+    'DATABASE_UNAVAILABLE',
+    'The database cannot be reached right now; nothing was stored by this request (an upload is never half-written). Retry-After says when to try again',
+    'the database is unavailable right now; retry after the seconds in Retry-After',
+  ),
 } as const;
 
 /** Any of the three headers the app may be configured with. */
