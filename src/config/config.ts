@@ -80,7 +80,7 @@ function crossChecks(raw: Raw): string[] {
     if ((raw[low] as number) > (raw[high] as number)) problems.push(`${low} (${raw[low]}) must not exceed ${high} (${raw[high]})`);
   }
   if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
-  if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
+  if (raw.METRICS_PORT !== null && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
   const wildcard = raw.CORS_ALLOWED_ORIGINS.includes('*');
   if (raw.NODE_ENV === 'production' && wildcard) {
     problems.push('CORS_ALLOWED_ORIGINS: * (any origin) is not allowed when NODE_ENV=production; list the origins that may call the API');
@@ -136,7 +136,8 @@ function shape(raw: Raw, ignored: string[]) {
       initialBackoffMs: raw.BATCH_INITIAL_BACKOFF_MS,
       maxBackoffMs: raw.BATCH_MAX_BACKOFF_MS,
     },
-    metrics: { port: raw.METRICS_PORT },
+    /** port null: no metrics listener (METRICS_PORT=off). */
+    metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST },
     edge: {
       rateLimit: {
         windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,

@@ -108,7 +108,12 @@ export const SETTINGS = {
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
 
   // Observability (metrics and logs)
-  METRICS_PORT: { schema: int(0, 65535).optional(), doc: 'Serve /metrics only on this port (on HOST), not on PORT. Unset: /metrics is on the main port, without a key.' },
+  METRICS_PORT: {
+    schema: z.union([z.literal('off').transform(() => null), int(0, 65535)], { error: 'must be off or a whole number from 0 to 65535' }),
+    default: '9464',
+    doc: 'Port of the listener that serves GET /metrics (without a key) and nothing else; the API port answers 404 for /metrics, since the per-type counts are health information. 0 picks a free port; off: no metrics listener. Each instance on one host needs its own port.',
+  },
+  METRICS_HOST: { schema: z.string().min(1), default: '127.0.0.1', doc: 'Address the metrics listener binds to. The default reaches only this machine; set the monitoring network\'s address (or 0.0.0.0 behind a firewall) for a remote Prometheus.' },
   // Edge protection: rate limits, CORS, time and size limits, hostile input.
   RATE_LIMIT_WINDOW_SECONDS: { schema: int(1, 86_400), default: '3600', doc: 'Length of the sliding rate-limit window: a request counts until it is this old.' },
   RATE_LIMIT_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '1000', doc: 'Requests one API key may make per window (despite the name, per RATE_LIMIT_WINDOW_SECONDS). One export in the app\'s batch mode can be dozens of requests.' },
