@@ -128,6 +128,7 @@ function shape(raw: Raw, ignored: string[]) {
       workers: raw.INGEST_WORKERS,
       pollIntervalMs: raw.INGEST_POLL_INTERVAL_MS,
       leaseSeconds: raw.INGEST_LEASE_SECONDS,
+      rejectionsKeptMax: raw.REJECTIONS_KEPT_MAX,
       limits,
     },
     batch: {

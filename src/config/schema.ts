@@ -91,6 +91,7 @@ export const SETTINGS = {
   INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Queued ingestions this process works on at once (0: this process only accepts).' },
   INGEST_POLL_INTERVAL_MS: { schema: int(10, 600_000), default: '1000', doc: 'How often an idle worker looks for queued ingestions.' },
   INGEST_LEASE_SECONDS: { schema: int(5, 3600), default: '60', doc: 'A processing ingestion whose worker has not reported for this long is taken over by another.' },
+  REJECTIONS_KEPT_MAX: { schema: int(0, 10_000_000), default: '10000', doc: 'Rejected samples of one ingestion kept in full (sample and reason, listed by /rejections); every later one is only counted (per type and category, and as rejections_not_kept), so a flood of invalid samples cannot fill the disk.' },
   BATCH_CHUNK_SIZE: { schema: int(1, 50_000), default: '5000', doc: 'Rows written per statement.' },
   BATCH_MAX_RETRIES: { schema: int(0, 100), default: '5', doc: 'Retries of a chunk after a transient database error.' },
   BATCH_INITIAL_BACKOFF_MS: { schema: int(0, 60_000), default: '50', doc: 'First retry delay; doubles each time.' },

@@ -88,7 +88,15 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
         security: SECURITY,
         params: uuidParam,
         querystring: listQuery,
-        response: { 200: listSchema(rejectionSchema, 'Rejected samples in the order they were met'), ...authErrors, 404: notFoundIngestion },
+        response: {
+          200: listSchema(rejectionSchema, 'Rejected samples in the order they were met: the first REJECTIONS_KEPT_MAX of the ingestion')
+            .extend({
+              rejections_not_kept: z.number().int().describe('Rejections of this ingestion counted but not kept, so not in this list (0 when every one was kept)'),
+            })
+            .meta({ example: { items: [z.globalRegistry.get(rejectionSchema)?.example], next: null, rejections_not_kept: 0 } }),
+          ...authErrors,
+          404: notFoundIngestion,
+        },
       },
     },
     async (request) => {
@@ -96,7 +104,8 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!row) throw notFound('ingestion');
       const after = decodeCursor(request.query.cursor, isRejectionKey);
       const rows = await repository.rejections(row.user_id, row.id, request.query.limit + 1, after);
-      return listFrom(rows, request.query.limit, ({ type, category, reason, sample }) => ({ type, category, reason, sample }), (last) => last.seq);
+      const page = listFrom(rows, request.query.limit, ({ type, category, reason, sample }) => ({ type, category, reason, sample }), (last) => last.seq);
+      return { ...page, rejections_not_kept: row.rejections_not_kept };
     },
   );
 
