@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import dotenv from 'dotenv';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
+import { DEFAULT_METRIC_BOUNDS } from '../ingest/metric-bounds.js';
 import type { ValidationLimits } from '../ingest/records.js';
 import { SETTINGS, type SettingName } from './schema.js';
 
@@ -98,6 +99,7 @@ function shape(raw: Raw, ignored: string[]) {
     systolic: { min: raw.VALIDATION_BP_SYSTOLIC_MIN, max: raw.VALIDATION_BP_SYSTOLIC_MAX },
     diastolic: { min: raw.VALIDATION_BP_DIASTOLIC_MIN, max: raw.VALIDATION_BP_DIASTOLIC_MAX },
     pulse: { min: raw.VALIDATION_PULSE_MIN, max: raw.VALIDATION_PULSE_MAX },
+    metricBounds: new Map([...DEFAULT_METRIC_BOUNDS].map(([name, bound]) => [name, { ...bound, max: raw.VALIDATION_METRIC_MAX.get(name) ?? bound.max }])),
     minDate: new Date(`${raw.VALIDATION_MIN_DATE}T00:00:00Z`),
     maxFutureHours: raw.VALIDATION_MAX_FUTURE_HOURS,
   };

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_METRIC_BOUNDS, describeBounds } from '../ingest/metric-bounds.js';
 
 /** Outer limits held by CHECK constraints in the schema; configuration may narrow them, never widen. */
 export const FIXED_LIMITS = {
@@ -29,6 +30,16 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/** `name=max` pairs for metrics the bounds table knows, each max a positive number. */
+const metricMaxList = z
+  .string()
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => entry.split('=').map((part) => part.trim())))
+  .refine(
+    (pairs) => pairs.every((pair) => pair.length === 2 && DEFAULT_METRIC_BOUNDS.has(pair[0]!) && Number(pair[1]) > 0 && Number.isFinite(Number(pair[1]))),
+    'must be name=max pairs separated by commas, each name a metric with a default bound (listed in .env.example) and each max a positive number',
+  )
+  .transform((pairs) => new Map(pairs.map(([name, max]) => [name!, Number(max)])));
 
 /** A comma-separated list of browser origins (scheme://host[:port]) or `*`. */
 const originList = z
@@ -105,6 +116,11 @@ export const SETTINGS = {
   VALIDATION_BP_DIASTOLIC_MAX: { schema: int(FIXED_LIMITS.diastolic.min, FIXED_LIMITS.diastolic.max), default: '150', doc: 'Highest plausible diastolic pressure (mmHg).' },
   VALIDATION_PULSE_MIN: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '15', doc: 'Lowest plausible pulse of a blood-pressure reading (bpm).' },
   VALIDATION_PULSE_MAX: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '300', doc: 'Highest plausible pulse of a blood-pressure reading (bpm).' },
+  VALIDATION_METRIC_MAX: {
+    schema: metricMaxList,
+    default: '',
+    doc: `Highest plausible value per metric, in its stored unit, as name=max pairs separated by commas; each replaces that metric's default. Amounts that add up are per day and scale with a longer sample (a weekly bucket may hold 7 days' worth); a value in a unit the server does not know is not compared. Defaults: ${describeBounds()}.`,
+  },
   VALIDATION_MIN_DATE: { schema: z.iso.date({ error: 'must be a date written YYYY-MM-DD' }), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
 

@@ -150,7 +150,7 @@ function toRecord(sample: StandardSample, sent: unknown, ctx: ParseContext): Rea
         return new Problem('missing_field', 'sent_value and sent_unit must be given together');
       }
       const { value, unit } = normaliseUnit(sample.value, sample.unit, type);
-      const problem = checkQuantity(type, value, ctx);
+      const problem = checkQuantity({ metric: type, value, unit, start: base.start, end: base.end }, ctx);
       if (problem) return problem;
       return {
         kind: 'quantity',
