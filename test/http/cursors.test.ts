@@ -15,7 +15,7 @@ const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 /** Values that are wrong for some key type, each put in place of every part of a real cursor. */
 const BAD_LEAVES: unknown[] = [
   'x', '', '2024-02-31T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '2024-01-01T00:00:00+23:00', '+275760-09-13T00:00:00.000Z',
-  '2024-13-01', '9'.repeat(30), '-1', 'a\u0000b', '00000000-0000-0000-0000-00000000000g', 1.5, 1e308, -1e308, 2 ** 53, -2, null,
+  '2024-13-01', '9'.repeat(30), '-1', 'a\u0000b', 'a\ud800b', '00000000-0000-0000-0000-00000000000g', 1.5, 1e308, -1e308, 2 ** 53, -2, null,
   true, {}, [], ['x'],
 ];
 

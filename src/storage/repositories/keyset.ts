@@ -48,7 +48,8 @@ function realCalendar(date: string, time = '00:00:00'): boolean {
 }
 
 function validValue(type: KeyType, value: unknown): boolean {
-  if (typeof value !== 'string' || value.includes('\u0000')) return false;
+  // U+0000 and an unpaired surrogate cannot be sent to PostgreSQL as text.
+  if (typeof value !== 'string' || value.includes('\u0000') || /\p{Cs}/u.test(value)) return false;
   if (type === 'timestamptz') {
     const match = ISO_INSTANT.exec(value);
     return match !== null && realCalendar(match[1]!, match[2]!);
