@@ -29,9 +29,10 @@ describe.each(databaseKinds())('implausible values (%s database)', (kind) => {
         ...['2024-05-01T10:00:00Z', '2024-05-01T11:00:00Z', '2024-05-02T10:00:00Z'].map((start) => ({ kind: 'quantity', type: 'step_count', start, value: 10, unit: 'count', source: 'phone' })),
         ...['2024-05-01T10:00:00Z', '2024-05-01T11:00:00Z'].map((start) => ({ kind: 'quantity', type: 'heart_rate_variability', start, value: 40, unit: 'ms', source: 'watch' })),
         { kind: 'sleep_night', type: 'sleep_analysis', start: '2024-05-01T22:00:00Z', end: '2024-05-02T06:00:00Z', night_date: '2024-05-02', core: 3, source: 'watch' },
+        { kind: 'sleep_night', type: 'sleep_analysis', start: '2024-05-02T13:00:00Z', end: '2024-05-02T14:00:00Z', night_date: '2024-05-02', core: 1, source: 'watch' },
       ],
     });
-    expect(stored.json().counts).toMatchObject({ received: 6, rejected: 0 });
+    expect(stored.json().counts).toMatchObject({ received: 7, rejected: 0 });
     // As a server without the bounds stored them: written straight into the tables.
     await t.db.query("UPDATE quantity_samples SET value = 1.7e308 WHERE metric IN ('step_count', 'heart_rate_variability')");
     await t.db.query('UPDATE sleep_nights SET core = 1.7e308');
@@ -39,9 +40,9 @@ describe.each(databaseKinds())('implausible values (%s database)', (kind) => {
     const response = await get('/api/v1/summary/daily?start=2024-05-01&end=2024-05-03');
     expect(response.statusCode, response.body).toBe(200);
     const [first, second, third] = response.json().items;
-    // Two of them on one day are more than a float8 holds: no number, rather than a wrong one or a 500.
+    // Two of them on one day (two steps, a night and a nap) are more than a float8 holds: no number, rather than a wrong one or a 500.
     expect(first).toMatchObject({ date: '2024-05-01', steps: null, hrv_ms: 1.7e308 });
-    expect(second).toMatchObject({ date: '2024-05-02', steps: 1.7e308, sleep: { core_h: 1.7e308 } });
+    expect(second).toMatchObject({ date: '2024-05-02', steps: 1.7e308, sleep: { core_h: null } });
     expect(third).toMatchObject({ date: '2024-05-03', steps: null });
   });
 
