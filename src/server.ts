@@ -22,7 +22,7 @@ export interface RunningServer {
   db: Database;
   url: string;
   location: string;
-  /** The scrape URL when METRICS_PORT is set. */
+  /** The scrape URL, unless METRICS_PORT=off. */
   metricsUrl?: string;
   shutdown(): Promise<boolean>;
 }
@@ -67,8 +67,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await app.services.keys.bootstrap();
     const address = await app.listen({ host: config.http.host, port: config.http.port });
     const url = address.replace('[::]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
-    if (config.metrics.port !== undefined) {
-      metricsServer = await startMetricsServer(app.services.metrics, config.http.host, config.metrics.port, logger);
+    if (config.metrics.port !== null) {
+      metricsServer = await startMetricsServer(app.services.metrics, config.metrics.host, config.metrics.port, logger);
     }
     await lock?.announce(url);
     app.services.ingest.start();

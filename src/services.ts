@@ -69,7 +69,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     keys,
     ingest: createIngestService({ db: deps.db, config, postgis: deps.postgis, logger: deps.logger, metrics, now: deps.now }),
     erasure: createErasureService({ db: deps.db, keys }),
-    readiness: createReadiness({ db: deps.db, redis, mqttState: () => services.mqtt?.state() ?? 'off' }),
+    readiness: createReadiness({ db: deps.db, redis, logger: deps.logger, mqttState: () => services.mqtt?.state() ?? 'off' }),
     rateLimits: createRateLimitStore({
       guard,
       prefix: config.edge.rateLimit.redisPrefix,

@@ -16,7 +16,7 @@ import type { Database } from '../storage/database.js';
 import type { RedisGuard } from '../storage/redis-guard.js';
 import { apiKeysRepository, type ApiKeyRow, type Scope } from '../storage/repositories/api-keys.js';
 import { auditRepository } from '../storage/repositories/audit.js';
-import { usersRepository } from '../storage/repositories/users.js';
+import { usersRepository, type UserRow } from '../storage/repositories/users.js';
 import { generateApiKey, hashKey, isUuid, lookupValue, malformedReason, openCacheEntry, signCacheEntry, verifyKey } from './key-material.js';
 
 export interface Principal {
@@ -279,6 +279,25 @@ export function createKeyService(deps: {
 
     /** For keys deleted with their user: their cached verifications go too, here at once. */
     forget,
+
+    /**
+     * Creates a user and audits it, for the admin API and the CLI alike (a user made
+     * with the server stopped is in the audit log too); null when the email is taken.
+     */
+    async createUser(email: string, actor: Principal | null, client: ClientInfo = {}): Promise<UserRow | null> {
+      const row = await users.create(email);
+      if (row) {
+        await audit.record({
+          action: 'user.created',
+          keyId: actor?.keyId ?? null,
+          userId: row.id,
+          ip: client.ip,
+          userAgent: client.userAgent,
+          reason: actor ? `by key ${actor.keyId}` : 'by CLI',
+        });
+      }
+      return row;
+    },
 
     /**
      * ADMIN_API_KEY becomes the first admin key, owned by ADMIN_EMAIL, when no

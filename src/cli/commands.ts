@@ -40,7 +40,7 @@ export async function createUserCommand(config: Config, email: string, out: Outp
     const user =
       backend.mode === 'remote'
         ? await backend.call<{ id: string }>('POST', '/api/v1/admin/users', { email })
-        : await usersRepository(backend.db).create(email);
+        : await backend.keys.createUser(email, null, { userAgent: 'health-export-cli' });
     if (!user) throw new CliError(`a user with ${email} already exists`);
     out(`created user ${email} (${user.id})`);
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
+import { DEFAULT_METRIC_BOUNDS } from '../ingest/metric-bounds.js';
 import type { ValidationLimits } from '../ingest/records.js';
 import { SETTINGS, type SettingName } from './schema.js';
 
@@ -93,7 +94,7 @@ function crossChecks(raw: Raw): string[] {
     if ((raw[low] as number) > (raw[high] as number)) problems.push(`${low} (${raw[low]}) must not exceed ${high} (${raw[high]})`);
   }
   if (raw.NODE_ENV === 'production' && raw.LOG_PRETTY === true) problems.push('LOG_PRETTY: pretty logs are not allowed when NODE_ENV=production');
-  if (raw.METRICS_PORT !== undefined && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
+  if (raw.METRICS_PORT !== null && raw.METRICS_PORT !== 0 && raw.METRICS_PORT === raw.PORT) problems.push(`METRICS_PORT (${raw.METRICS_PORT}) must differ from PORT`);
   const wildcard = raw.CORS_ALLOWED_ORIGINS.includes('*');
   if (raw.NODE_ENV === 'production' && wildcard) {
     problems.push('CORS_ALLOWED_ORIGINS: * (any origin) is not allowed when NODE_ENV=production; list the origins that may call the API');
@@ -129,6 +130,7 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
     systolic: { min: raw.VALIDATION_BP_SYSTOLIC_MIN, max: raw.VALIDATION_BP_SYSTOLIC_MAX },
     diastolic: { min: raw.VALIDATION_BP_DIASTOLIC_MIN, max: raw.VALIDATION_BP_DIASTOLIC_MAX },
     pulse: { min: raw.VALIDATION_PULSE_MIN, max: raw.VALIDATION_PULSE_MAX },
+    metricBounds: new Map([...DEFAULT_METRIC_BOUNDS].map(([name, bound]) => [name, { ...bound, max: raw.VALIDATION_METRIC_MAX.get(name) ?? bound.max }])),
     minDate: new Date(`${raw.VALIDATION_MIN_DATE}T00:00:00Z`),
     maxFutureHours: raw.VALIDATION_MAX_FUTURE_HOURS,
   };
@@ -160,6 +162,7 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
       workers: raw.INGEST_WORKERS,
       pollIntervalMs: raw.INGEST_POLL_INTERVAL_MS,
       leaseSeconds: raw.INGEST_LEASE_SECONDS,
+      rejectionsKeptMax: raw.REJECTIONS_KEPT_MAX,
       limits,
     },
     batch: {
@@ -168,7 +171,8 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
       initialBackoffMs: raw.BATCH_INITIAL_BACKOFF_MS,
       maxBackoffMs: raw.BATCH_MAX_BACKOFF_MS,
     },
-    metrics: { port: raw.METRICS_PORT },
+    /** port null: no metrics listener (METRICS_PORT=off). */
+    metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST },
     edge: {
       rateLimit: {
         windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { emailAddress } from '../shared/email.js';
+import { DEFAULT_METRIC_BOUNDS, describeBounds } from '../ingest/metric-bounds.js';
 
 /** Outer limits held by CHECK constraints in the schema; configuration may narrow them, never widen. */
 export const FIXED_LIMITS = {
@@ -34,6 +35,16 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/** `name=max` pairs for metrics the bounds table knows, each max a positive number. */
+const metricMaxList = z
+  .string()
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => entry.split('=').map((part) => part.trim())))
+  .refine(
+    (pairs) => pairs.every((pair) => pair.length === 2 && DEFAULT_METRIC_BOUNDS.has(pair[0]!) && Number(pair[1]) > 0 && Number.isFinite(Number(pair[1]))),
+    'must be name=max pairs separated by commas, each name a metric with a default bound (listed in .env.example) and each max a positive number',
+  )
+  .transform((pairs) => new Map(pairs.map(([name, max]) => [name!, Number(max)])));
 
 /** A comma-separated list of browser origins (scheme://host[:port]) or `*`. */
 const originList = z
@@ -103,6 +114,7 @@ export const SETTINGS = {
   INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Queued ingestions this process works on at once (0: this process only accepts).' },
   INGEST_POLL_INTERVAL_MS: { schema: int(10, 600_000), default: '1000', doc: 'How often an idle worker looks for queued ingestions.' },
   INGEST_LEASE_SECONDS: { schema: int(5, 3600), default: '60', doc: 'A processing ingestion whose worker has not reported for this long is taken over by another.' },
+  REJECTIONS_KEPT_MAX: { schema: int(0, 10_000_000), default: '10000', doc: 'Rejected samples of one ingestion kept in full (sample and reason, listed by /rejections); every later one is only counted (per type and category, and as rejections_not_kept), so a flood of invalid samples cannot fill the disk.' },
   BATCH_CHUNK_SIZE: { schema: int(1, 50_000), default: '5000', doc: 'Rows written per statement.' },
   BATCH_MAX_RETRIES: { schema: int(0, 100), default: '5', doc: 'Retries of a chunk after a transient database error.' },
   BATCH_INITIAL_BACKOFF_MS: { schema: int(0, 60_000), default: '50', doc: 'First retry delay; doubles each time.' },
@@ -116,11 +128,21 @@ export const SETTINGS = {
   VALIDATION_BP_DIASTOLIC_MAX: { schema: int(FIXED_LIMITS.diastolic.min, FIXED_LIMITS.diastolic.max), default: '150', doc: 'Highest plausible diastolic pressure (mmHg).' },
   VALIDATION_PULSE_MIN: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '15', doc: 'Lowest plausible pulse of a blood-pressure reading (bpm).' },
   VALIDATION_PULSE_MAX: { schema: int(FIXED_LIMITS.pulse.min, FIXED_LIMITS.pulse.max), default: '300', doc: 'Highest plausible pulse of a blood-pressure reading (bpm).' },
+  VALIDATION_METRIC_MAX: {
+    schema: metricMaxList,
+    default: '',
+    doc: `Highest plausible value per metric, in its stored unit, as name=max pairs separated by commas; each replaces that metric's default. Amounts that add up are per day and scale with a longer sample (a weekly bucket may hold 7 days' worth); a value in a unit the server does not know is not compared. Defaults: ${describeBounds()}.`,
+  },
   VALIDATION_MIN_DATE: { schema: z.iso.date({ error: 'must be a date written YYYY-MM-DD' }), default: '1970-01-01', doc: 'Samples before this date are rejected.' },
   VALIDATION_MAX_FUTURE_HOURS: { schema: int(0, 24 * 366), default: '48', doc: 'Samples later than now plus this many hours are rejected.' },
 
   // Observability (metrics and logs)
-  METRICS_PORT: { schema: int(0, 65535).optional(), doc: 'Serve /metrics only on this port (on HOST), not on PORT. Unset: /metrics is on the main port, without a key.' },
+  METRICS_PORT: {
+    schema: z.union([z.literal('off').transform(() => null), int(0, 65535)], { error: 'must be off or a whole number from 0 to 65535' }),
+    default: '9464',
+    doc: 'Port of the listener that serves GET /metrics (without a key) and nothing else; the API port answers 404 for /metrics, since the per-type counts are health information. 0 picks a free port; off: no metrics listener. Each instance on one host needs its own port.',
+  },
+  METRICS_HOST: { schema: z.string().min(1), default: '127.0.0.1', doc: 'Address the metrics listener binds to. The default reaches only this machine; set the monitoring network\'s address (or 0.0.0.0 behind a firewall) for a remote Prometheus.' },
   // Edge protection: rate limits, CORS, time and size limits, hostile input.
   RATE_LIMIT_WINDOW_SECONDS: { schema: int(1, 86_400), default: '3600', doc: 'Length of the sliding rate-limit window: a request counts until it is this old.' },
   RATE_LIMIT_REQUESTS_PER_HOUR: { schema: int(1, 10_000_000), default: '1000', doc: 'Requests one API key may make per window (despite the name, per RATE_LIMIT_WINDOW_SECONDS). One export in the app\'s batch mode can be dozens of requests.' },

@@ -15,6 +15,19 @@ export interface ParsedDate {
 
 const APPLE_EPOCH_MS = Date.UTC(2001, 0, 1);
 
+/**
+ * Real UTC offsets run from -12:00 to +14:00. A wider one (`+9999`) would move the
+ * sample by days, so it is refused (sample-fields.ts checkTimeWindow), not believed.
+ */
+export const MAX_OFFSET_MINUTES = 14 * 60;
+
+/** The offset an ISO 8601 date-time ends with, in minutes (Z: 0); null when it has none. */
+export function isoOffsetMinutes(text: string): number | null {
+  if (/Z$/i.test(text)) return 0;
+  const match = /([+-])(\d{2}):?(\d{2})$/.exec(text);
+  return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : null;
+}
+
 // yyyy-MM-dd H:mm[:ss[.fff]] [am|pm] ±hhmm / ±hh:mm / Z; separators: space, U+202F, U+00A0, 'T'
 const HAE_DATE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:[\s\u202f\u00a0]*([aApP])\.?[mM]\.?)?[\s\u202f\u00a0]*(?:([+-])(\d{2}):?(\d{2})|Z|GMT|UTC)$/;
@@ -52,7 +65,7 @@ export function parseHaeDate(value: unknown): ParsedDate | null {
     if (hour < 1 || hour > 12) return null;
     hour = (hour % 12) + (meridiem === 'p' ? 12 : 0);
   }
-  if (hour > 23 || minute > 59 || second > 59) return null;
+  if (hour > 23 || minute > 59 || second > 59 || Number(match[11] ?? 0) > 59) return null;
   const offsetMinutes =
     match[9] === undefined ? 0 : (match[9] === '-' ? -1 : 1) * (Number(match[10]) * 60 + Number(match[11]));
   const localMs = Date.UTC(year, month - 1, day, hour, minute, second, millis);
@@ -97,7 +110,7 @@ function parseUsualForm(text: string): ParsedDate | null | undefined {
   const offsetHours = digitsAt(text, 21, 2);
   const offsetMins = digitsAt(text, 23, 2);
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || offsetHours < 0 || offsetMins < 0) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return null;
+  if (hour > 23 || minute > 59 || second > 59 || offsetMins > 59) return null;
   // Below year 100 the general path's Date.UTC reads 19xx and so refuses the date: so does this one.
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const monthDays = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];

@@ -58,15 +58,32 @@ export function checkNonNegative(value: number | null, label: string): Problem |
   return value !== null && value < 0 ? new Problem('range', `${label} must not be negative, got ${value}`) : null;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * A quantity metric's value, in its canonical unit, against the metric's rule
+ * A quantity metric's value, in its stored unit, against the metric's rule
  * (metric-names.ts): heart rates inside the heart-rate limits, counts and
- * amounts not negative; temperatures and unknown metrics are only finite.
+ * amounts not negative; then, when it is in the unit its bound is written in,
+ * not above the metric's bound (metric-bounds.ts), which for amounts grows with
+ * a sample longer than a day. Unknown metrics and units are only finite.
  */
-export function checkQuantity(metric: string, value: number, ctx: ParseContext, label = metric): Problem | null {
+export function checkQuantity(
+  sample: { metric: string; value: number; unit: string; start: Date; end: Date },
+  ctx: ParseContext,
+  label = sample.metric,
+): Problem | null {
+  const { metric, value } = sample;
   const rule = metricRule(metric).range;
   if (rule === 'heart_rate') return checkRange(value, ctx.limits.heartRate, label);
-  return rule === 'non_negative' ? checkNonNegative(value, label) : null;
+  const negative = rule === 'non_negative' ? checkNonNegative(value, label) : null;
+  if (negative) return negative;
+  const bound = ctx.limits.metricBounds.get(metric);
+  if (!bound || bound.unit !== sample.unit) return null;
+  const days = bound.per === 'per_day' ? Math.max(1, (sample.end.getTime() - sample.start.getTime()) / DAY_MS) : 1;
+  const max = bound.max * days;
+  if (value <= max) return null;
+  const over = bound.per === 'per_day' ? `${bound.max} ${bound.unit} per day${days > 1 ? `, ${max} over this sample's ${days.toFixed(2)} days` : ''}` : `${bound.max} ${bound.unit}`;
+  return new Problem('range', `${label} ${value} ${bound.unit} is above the plausible maximum of ${over} (VALIDATION_METRIC_MAX)`);
 }
 
 /** A route point: coordinates within the globe; speed, course and accuracies valid when present. */

@@ -35,6 +35,8 @@ export interface ProcessOutcome {
   byType: Record<string, Counts>;
   /** Rejected samples per validation category. */
   rejectedByCategory: Partial<Record<ValidationCategory, number>>;
+  /** Rejections counted but not kept in full: those after the first REJECTIONS_KEPT_MAX. */
+  rejectionsNotKept: number;
   /** Seconds per stage, as described at the top of this file. */
   timings: { parse: number; validate: number; write: number };
 }
@@ -101,6 +103,9 @@ export async function processBody(
   const rejectedByCategory: Partial<Record<ValidationCategory, number>> = {};
   let pending: Rejection[] = [];
   let seq = 0;
+  // Kept in full up to the limit, counted always: a body of a million {} must not write a million rows.
+  let kept = 0;
+  let notKept = 0;
   const saveRejections = async () => {
     if (pending.length === 0) return;
     const batch = pending;
@@ -111,7 +116,10 @@ export async function processBody(
   const reject = (rejection: Rejection) => {
     tally.add(rejection.type, 'rejected');
     rejectedByCategory[rejection.category] = (rejectedByCategory[rejection.category] ?? 0) + 1;
-    pending.push(rejection);
+    if (kept < config.ingest.rejectionsKeptMax) {
+      kept += 1;
+      pending.push(rejection);
+    } else notKept += 1;
   };
 
   await repository.clearRejections(target.userId, target.ingestionId);
@@ -162,6 +170,7 @@ export async function processBody(
     counts: tally.totals(),
     byType: tally.toJSON(),
     rejectedByCategory,
+    rejectionsNotKept: notKept,
     timings: {
       parse: (parseEnd - parseStart) / 1000,
       validate: (loopEnd - parseEnd - waitedMs) / 1000,

@@ -196,11 +196,15 @@ export interface Range {
 }
 
 /** Plausibility limits, from configuration (see src/config). */
+import type { MetricBound } from './metric-bounds.js';
+
 export interface ValidationLimits {
   heartRate: Range;
   systolic: Range;
   diastolic: Range;
   pulse: Range;
+  /** Each known metric's highest plausible value (metric-bounds.ts, VALIDATION_METRIC_MAX). */
+  metricBounds: ReadonlyMap<string, MetricBound>;
   minDate: Date;
   maxFutureHours: number;
 }

@@ -3,7 +3,7 @@
  * typed value or a reason the sample is rejected. A reader never throws; it
  * returns a `Problem` that the parser turns into a Rejection.
  */
-import { parseHaeDate, type ParsedDate } from './dates.js';
+import { MAX_OFFSET_MINUTES, parseHaeDate, type ParsedDate } from './dates.js';
 import type { ParseContext, ValidationCategory } from './records.js';
 
 export class Problem {
@@ -88,6 +88,11 @@ export function readOptionalTime(
 }
 
 export function checkTimeWindow(parsed: ParsedDate, field: string, ctx: ParseContext): Read<ParsedDate> {
+  if (parsed.offsetMinutes !== null && Math.abs(parsed.offsetMinutes) > MAX_OFFSET_MINUTES) {
+    const minutes = Math.abs(parsed.offsetMinutes);
+    const written = `${parsed.offsetMinutes < 0 ? '-' : '+'}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+    return new Problem('format', `${field} has the UTC offset ${written}, outside -14:00..+14:00`);
+  }
   const ms = parsed.instant.getTime();
   if (ms < ctx.limits.minDate.getTime()) {
     return new Problem('time', `${field} ${parsed.instant.toISOString()} is before ${ctx.limits.minDate.toISOString()}`);

@@ -153,10 +153,22 @@ export function createIngestService(deps: {
       });
   }
 
-  /** The duplicate check and the one durable write every upload starts with; `claim` keeps it for this process. */
-  async function archive(upload: Upload, body: ReceivedBody, claim: boolean): Promise<IngestResult> {
+  /**
+   * The duplicate check and the one durable write every upload starts with; `claim` keeps
+   * it for this process. The same bytes as an earlier upload that failed are not archived
+   * again: that ingestion is claimed to run again in place (`rerun`), as a reprocess does,
+   * so resending an invalid 20 MB body costs no second 20 MB.
+   */
+  async function archive(upload: Upload, body: ReceivedBody, claim: boolean): Promise<IngestResult & { rerun?: boolean }> {
     const earlier = await repository.findDuplicate(upload.userId, body.sha256);
-    if (earlier) {
+    if (earlier?.status === 'failed') {
+      // Claimed unless its body was deleted since: then these bytes are archived anew below.
+      const again = await repository.claim(earlier.user_id, earlier.id, leaseSeconds);
+      if (again) {
+        if (!claim) await repository.finish(again.user_id, again.id, { status: 'queued' });
+        return { ingestion: again, rerun: true };
+      }
+    } else if (earlier) {
       metrics.ingestRequest(earlier.format ?? 'unknown', 'duplicate');
       return { ingestion: earlier, duplicateOf: earlier.id };
     }

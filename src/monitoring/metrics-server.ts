@@ -1,7 +1,8 @@
 /**
- * The optional listener of METRICS_PORT: GET /metrics and nothing else, so the
- * scrape can be reachable from the monitoring network while the API port is
- * public (or the other way round). It serves the same app-owned registry.
+ * The listener of METRICS_PORT on METRICS_HOST: GET /metrics and nothing else.
+ * It is the only place metrics are served: per-type counts (sexual_activity,
+ * medications) are health information about the users of a small instance, so
+ * they stay off the public API port, and by default off the network.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +30,13 @@ export async function startMetricsServer(metrics: Metrics, host: string, port: n
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`METRICS_PORT ${port} on ${host} is in use (another instance on this host?): give each instance its own METRICS_PORT, 0 for a free one, or off`)
+          : error,
+      ),
+    );
     server.listen(port, host, () => resolve());
   });
   const { port: bound } = server.address() as AddressInfo;

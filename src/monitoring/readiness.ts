@@ -1,8 +1,11 @@
 /**
  * What /ready reports. The database and migrations decide up or down; Redis and
  * MQTT only degrade the service (ingestion and reads go on without them).
+ * /ready is unauthenticated, so it names only the check that failed; why it failed
+ * (a host, a port, a pending migration) goes to the log, once per change.
  */
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { Database } from '../storage/database.js';
 import { pendingMigrations } from '../storage/migrate.js';
 
@@ -11,12 +14,12 @@ export type CheckState = 'ok' | 'down' | 'off';
 export interface ReadinessReport {
   status: 'ok' | 'degraded' | 'down';
   checks: { database: CheckState; migrations: CheckState; redis: CheckState; mqtt: CheckState };
-  problems?: string[];
 }
 
 const CHECK_TIMEOUT_MS = 3000;
 
-export function createReadiness(deps: { db: Database; redis: Redis | null; mqttState?: () => CheckState }) {
+export function createReadiness(deps: { db: Database; redis: Redis | null; logger: Logger; mqttState?: () => CheckState }) {
+  let reported = '';
   return {
     async check(): Promise<ReadinessReport> {
       const problems: string[] = [];
@@ -32,7 +35,14 @@ export function createReadiness(deps: { db: Database; redis: Redis | null; mqttS
       const mqtt = deps.mqttState?.() ?? 'off';
       if (mqtt === 'down') problems.push('mqtt: not connected to the broker');
       const status = database !== 'ok' || migrations !== 'ok' ? 'down' : redis === 'down' || mqtt === 'down' ? 'degraded' : 'ok';
-      return { status, checks: { database, migrations, redis, mqtt }, ...(problems.length ? { problems } : {}) };
+      // Probes run every few seconds: a problem is logged when it starts or changes, and its end once.
+      const now = problems.join('; ');
+      if (now !== reported) {
+        if (now) deps.logger.warn({ status, problems }, 'not ready');
+        else deps.logger.info('ready again');
+        reported = now;
+      }
+      return { status, checks: { database, migrations, redis, mqtt } };
     },
   };
 }

@@ -70,13 +70,22 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
       const seconds = (performance.now() - asked) / 1000;
       for (const listener of waitListeners) listener(seconds);
     }
+    // The pool listens for errors only on idle connections. A connection lost during a
+    // query also fails that query, which is how the caller learns of it; the 'error'
+    // event itself, unheard, would end the process ("uncaught error ... exiting").
     let broken: Error | undefined;
+    const lost = (error: Error) => {
+      broken = error;
+      logger.warn({ err: error }, 'database connection lost during a query');
+    };
+    client.on('error', lost);
     try {
       return await fn(client);
     } catch (error) {
-      broken = isConnectionError(error) ? (error as Error) : undefined;
+      broken ??= isConnectionError(error) ? (error as Error) : undefined;
       throw error;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   };
@@ -144,6 +153,15 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
 export function isTransientError(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
   return code === '40001' || code === '40P01' || code === '57P01' || isConnectionError(error);
+}
+
+/**
+ * The database cannot be reached or is not taking work (connection lost or refused,
+ * shutting down, starting up, out of connections): the request may succeed later.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return isConnectionError(error) || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
 }
 
 function isConnectionError(error: unknown): boolean {

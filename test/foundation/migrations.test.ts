@@ -11,14 +11,14 @@ describe('migrations', () => {
     const first = await migrate(db, silent);
     expect(first.applied).toEqual((await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort());
     expect((await migrate(db, silent)).applied).toEqual([]);
-    expect((await createReadiness({ db, redis: null }).check()).checks.migrations).toBe('ok');
+    expect((await createReadiness({ db, redis: null, logger: silent }).check()).checks.migrations).toBe('ok');
 
     // What the database recorded no longer matches the file: as if the file had been edited.
     const [name] = first.applied;
     await db.query("UPDATE schema_migrations SET checksum = 'edited' WHERE name = $1", [name]);
     await expect(migrate(db, silent)).rejects.toThrow(`migration ${name} was edited after it was applied`);
     await expect(pendingMigrations(db)).rejects.toThrow(/edited/);
-    const ready = await createReadiness({ db, redis: null }).check();
+    const ready = await createReadiness({ db, redis: null, logger: silent }).check();
     expect(ready.status).toBe('down');
     expect(ready.checks.migrations).toBe('down');
     await db.close();

@@ -45,6 +45,8 @@ const BASE_ENV = {
   HOST: '127.0.0.1',
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_ITERATIONS: '1',
+  // The default 9464 would let only one test server per machine start: each takes a free port.
+  METRICS_PORT: '0',
 };
 
 export interface StartOptions {

@@ -31,10 +31,10 @@ export function exportedNames(text: string): Set<string> {
   return names;
 }
 
+/** What the metrics listener would serve (the API port serves no /metrics; metrics-port.test.ts covers the listener). */
 export async function scrape(app: FastifyInstance): Promise<{ text: string; series: Series[] }> {
-  const response = await app.inject({ method: 'GET', url: '/metrics' });
-  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}: ${response.body}`);
-  return { text: response.body, series: parseScrape(response.body) };
+  const { body } = await app.services.metrics.scrape();
+  return { text: body, series: parseScrape(body) };
 }
 
 /** The sum of every series of `name` whose labels include `where`. */

@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/monitoring/metrics.js';
+import { startMetricsServer } from '../../src/monitoring/metrics-server.js';
 import { ingestionsRepository } from '../../src/storage/repositories/ingestions.js';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
-import { databaseKinds } from '../helpers/databases.js';
+import { databaseKinds, silent } from '../helpers/databases.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
 import { parseScrape, scrape, total } from '../helpers/prometheus.js';
 
@@ -23,13 +24,19 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
   afterAll(() => t.close());
 
   it('answers without a key in the Prometheus text format, with the Node.js process metrics', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/metrics' });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-    for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'process_cpu_user_seconds_total']) {
-      expect(response.body).toContain(`# TYPE ${name} `);
+    const listener = await startMetricsServer(t.app.services.metrics, '127.0.0.1', 0, silent);
+    try {
+      const response = await fetch(listener.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const body = await response.text();
+      for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds', 'process_cpu_user_seconds_total']) {
+        expect(body).toContain(`# TYPE ${name} `);
+      }
+      expect(total(parseScrape(body), SAMPLES)).toBe(0);
+    } finally {
+      await listener.close();
     }
-    expect(total(parseScrape(response.body), SAMPLES)).toBe(0);
   });
 
   it('shows the samples of the real export per type and outcome, equal to the ingestion counts', async () => {

@@ -26,11 +26,30 @@ function expectOneLineRefusal(result: { code: number | null; stderr: string }, m
 describe('the CLI', () => {
   let dataDir: string;
   let env: Record<string, string>;
+  let postgres: Database | undefined;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'hea-cli-'));
-    env = inject('postgresTemplate') ? { DATABASE_URL: (await createPostgres()).url, API_KEY_PEPPER: 'cli-test-pepper-0123456789' } : { DATA_DIR: dataDir };
+    if (inject('postgresTemplate')) {
+      const created = await createPostgres();
+      postgres = created.db;
+      env = { DATABASE_URL: created.url, API_KEY_PEPPER: 'cli-test-pepper-0123456789' };
+    } else env = { DATA_DIR: dataDir };
   });
-  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await postgres?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Reads the database the CLI wrote, once no CLI process holds it. */
+  async function query<R>(sql: string): Promise<R[]> {
+    if (postgres) return (await postgres.query<R>(sql)).rows;
+    const embedded = await createPgliteDatabase(dataDir);
+    try {
+      return (await embedded.query<R>(sql)).rows;
+    } finally {
+      await embedded.close();
+    }
+  }
 
   it('prints its help', async () => {
     const result = await runCli(['--help'], env);
@@ -53,6 +72,14 @@ describe('the CLI', () => {
     const bad = await runCli(['keys', 'create', '--user', 'owner@example.com', '--name', 'x', '--scopes', 'everything'], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--scopes: unknown scope everything/);
+  });
+
+  it('audits a user created by the CLI with the server stopped (the audit log missed them)', async () => {
+    const user = await runCli(['users', 'create', '--email', 'audited@example.com'], env);
+    expect(user.code).toBe(0);
+    const id = /\(([0-9a-f-]{36})\)/.exec(user.stdout)![1];
+    const entries = await query<{ action: string; user_id: string; reason: string }>(`SELECT action, user_id, reason FROM audit_log WHERE user_id = '${id}'`);
+    expect(entries).toEqual([{ action: 'user.created', user_id: id, reason: 'by CLI' }]);
   });
 
   it('imports files and prints the outcome counts; reprocessing twice changes nothing the second time', async () => {

@@ -4,10 +4,13 @@ import { z } from 'zod';
 import { emailAddress } from '../../shared/email.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { auditRepository } from '../../storage/repositories/audit.js';
+import { isKeyRecord } from '../../storage/repositories/keyset.js';
 import { UNCLAIMED_USER, usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
 import { userSchema, userView } from '../schemas/users.js';
-import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listQuery, listSchema, isoTime, uuidParam } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, errorResponse, isCreatedKey, listFrom, listQuery, listSchema, isoTime, uuidParam } from '../schemas/common.js';
+
+const isAuditKey = isKeyRecord({ id: 'bigint' });
 
 const auditSchema = z
   .object({
@@ -63,9 +66,8 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const row = await users.create(request.body.email);
+      const row = await app.services.keys.createUser(request.body.email, principalOf(request), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
       if (!row) throw new AppError('CONFLICT', `email: a user with ${request.body.email} already exists`);
-      await audit.record({ action: 'user.created', keyId: principalOf(request).keyId, userId: row.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
       return reply.status(201).send(userView(row));
     },
   );
@@ -82,7 +84,7 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const after = decodeCursor(request.query.cursor, (v): v is { created_at: string; id: string } => typeof v === 'object' && v !== null);
+      const after = decodeCursor(request.query.cursor, isCreatedKey);
       const rows = await users.list(request.query.limit + 1, after);
       return listFrom(rows, request.query.limit, userView, (last) => ({ created_at: isoTime(last.created_at), id: last.id }));
     },
@@ -131,9 +133,9 @@ const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const before = decodeCursor(request.query.cursor, (v): v is string => typeof v === 'string');
-      const rows = await audit.list(request.query.limit + 1, before);
-      return listFrom(rows, request.query.limit, ({ id: _id, at, ...rest }) => ({ at: isoTime(at), ...rest }), (last) => last.id);
+      const before = decodeCursor(request.query.cursor, isAuditKey);
+      const rows = await audit.list(request.query.limit + 1, before?.id);
+      return listFrom(rows, request.query.limit, ({ id: _id, at, ...rest }) => ({ at: isoTime(at), ...rest }), (last) => ({ id: last.id }));
     },
   );
 };

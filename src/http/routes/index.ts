@@ -8,7 +8,6 @@ import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
 import keyRoutes from './keys.js';
 import loggingRoutes from './logging.js';
-import metricsRoutes from './metrics.js';
 import rateLimitRoutes from './rate-limit.js';
 
 export default async function routes(app: FastifyInstance): Promise<void> {
@@ -18,7 +17,6 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(keyRoutes, { prefix: '/api/v1' });
   await app.register(rateLimitRoutes, { prefix: '/api/v1' });
   await app.register(adminRoutes, { prefix: '/api/v1' });
-  await app.register(metricsRoutes);
   await app.register(loggingRoutes, { prefix: '/api/v1' });
   await app.register(dataRoutes, { prefix: '/api/v1' });
   await app.register(erasureRoutes, { prefix: '/api/v1' });

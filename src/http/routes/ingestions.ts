@@ -9,12 +9,14 @@ import { z } from 'zod';
 import { hasScope } from '../../auth/key-service.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
+import { isKeyRecord } from '../../storage/repositories/keyset.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
 import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listSchema, listQuery, uuidParam, isoTime } from '../schemas/common.js';
 import { ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
 
-const isPageKey = (v: unknown): v is { received_at: string; id: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' && typeof (v as { received_at?: unknown }).received_at === 'string';
+const isPageKey = isKeyRecord({ received_at: 'timestamptz', id: 'uuid' });
+/** A rejection's seq: an int, as the column is (1.5 or 1e400 would reach SQL as a 500). */
+const isRejectionKey = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= -1 && (v as number) <= 2 ** 31 - 1;
 
 const rejectionSchema = z
   .object({
@@ -86,15 +88,24 @@ const ingestionRoutes: FastifyPluginAsyncZod = async (app) => {
         security: SECURITY,
         params: uuidParam,
         querystring: listQuery,
-        response: { 200: listSchema(rejectionSchema, 'Rejected samples in the order they were met'), ...authErrors, 404: notFoundIngestion },
+        response: {
+          200: listSchema(rejectionSchema, 'Rejected samples in the order they were met: the first REJECTIONS_KEPT_MAX of the ingestion')
+            .extend({
+              rejections_not_kept: z.number().int().describe('Rejections of this ingestion counted but not kept, so not in this list (0 when every one was kept)'),
+            })
+            .meta({ example: { items: [z.globalRegistry.get(rejectionSchema)?.example], next: null, rejections_not_kept: 0 } }),
+          ...authErrors,
+          404: notFoundIngestion,
+        },
       },
     },
     async (request) => {
       const row = await repository.find(request.params.id, owner(request));
       if (!row) throw notFound('ingestion');
-      const after = decodeCursor(request.query.cursor, (v): v is number => typeof v === 'number');
+      const after = decodeCursor(request.query.cursor, isRejectionKey);
       const rows = await repository.rejections(row.user_id, row.id, request.query.limit + 1, after);
-      return listFrom(rows, request.query.limit, ({ type, category, reason, sample }) => ({ type, category, reason, sample }), (last) => last.seq);
+      const page = listFrom(rows, request.query.limit, ({ type, category, reason, sample }) => ({ type, category, reason, sample }), (last) => last.seq);
+      return { ...page, rejections_not_kept: row.rejections_not_kept };
     },
   );
 

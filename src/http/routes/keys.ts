@@ -15,7 +15,7 @@ import { apiKeysRepository, type Scope } from '../../storage/repositories/api-ke
 import { usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
 import { createSchema, createdSchema, keySchema, keyView } from '../schemas/keys.js';
-import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listQuery, listSchema, uuidParam, isoTime } from '../schemas/common.js';
+import { SECURITY, authErrors, decodeCursor, errorResponse, isCreatedKey, listFrom, listQuery, listSchema, uuidParam, isoTime } from '../schemas/common.js';
 
 const keyRoutes: FastifyPluginAsyncZod = async (app) => {
   const users = usersRepository(app.services.db);
@@ -93,7 +93,7 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const principal = principalOf(request);
-      const after = decodeCursor(request.query.cursor, (v): v is { created_at: string; id: string } => typeof v === 'object' && v !== null);
+      const after = decodeCursor(request.query.cursor, isCreatedKey);
       const rows = await keys.list(hasScope(principal, 'admin') ? null : principal.userId, request.query.limit + 1, after);
       return listFrom(rows, request.query.limit, keyView, (last) => ({ created_at: isoTime(last.created_at), id: last.id }));
     },

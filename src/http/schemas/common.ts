@@ -1,6 +1,7 @@
 /** Shapes shared by many routes, declared once for validation, types and the OpenAPI document. */
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../../shared/errors.js';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../../shared/errors.js';
+import { isKeyRecord } from '../../storage/repositories/keyset.js';
 
 export const errorSchema = z
   .object({
@@ -45,6 +46,10 @@ export function listFrom<R, T>(rows: R[], limit: number, view: (row: R) => T, cu
   return { items: page.map(view), next: rows.length > limit ? encodeCursor(cursorOf(page.at(-1)!)) : null };
 }
 
+/**
+ * The cursor's value, only when `check` says this endpoint could have issued it:
+ * anything else reaching SQL would be a 500 (a text where a uuid goes, 2024-02-31).
+ */
 export function decodeCursor<T>(cursor: string | undefined, check: (value: unknown) => value is T): T | undefined {
   if (cursor === undefined) return undefined;
   try {
@@ -53,8 +58,11 @@ export function decodeCursor<T>(cursor: string | undefined, check: (value: unkno
   } catch {
     // fall through to the error below
   }
-  throw Object.assign(new Error('cursor: not a cursor this endpoint issued'), { statusCode: 400 });
+  throw new AppError('INVALID_CURSOR', 'cursor: not a cursor this endpoint issued; pass the `next` value of the previous page unchanged');
 }
+
+/** Cursors of the lists ordered by (created_at, id): users and keys. */
+export const isCreatedKey = isKeyRecord({ created_at: 'timestamptz', id: 'uuid' });
 
 /** A page of a list, `{items, next}`: described, with the item's own example as the example page. */
 export const listSchema = <T extends z.ZodType>(item: T, description: string) =>
@@ -74,7 +82,7 @@ export const errorResponse = (code: ErrorCode, when: string, message: string) =>
 
 /** Responses every authenticated route can give. */
 export const authErrors = {
-  400: errorResponse('BAD_REQUEST', 'A parameter or the body is not what this endpoint takes; the message names which and why', 'querystring.limit: Too big: expected number to be <=1000'),
+  400: errorResponse('BAD_REQUEST', 'A parameter or the body is not what this endpoint takes; the message names which and why (INVALID_CURSOR: a cursor this list did not issue)', 'querystring.limit: Too big: expected number to be <=1000'),
   401: errorResponse(
     'UNAUTHORIZED',
     'No key, or a key that is malformed, unknown, revoked or expired (with WWW-Authenticate: Bearer)',
@@ -85,6 +93,11 @@ export const authErrors = {
     'RATE_LIMITED',
     'Rate limit reached, for this key or, after too many requests without a valid key, for this address; Retry-After says when to try again',
     'rate limit reached for this API key (1000 per 3600 s); retry in 1480 s',
+  ),
+  503: errorResponse(
+    'DATABASE_UNAVAILABLE',
+    'The database cannot be reached right now; nothing was stored by this request (an upload is never half-written). Retry-After says when to try again',
+    'the database is unavailable right now; retry after the seconds in Retry-After',
   ),
 } as const;
 

@@ -11,6 +11,14 @@ export const ingestionSchema = z
     format: z.enum(['hae', 'standard']).nullable(),
     counts: countsSchema.nullable(),
     by_type: z.record(z.string(), countsSchema).nullable(),
+    rejected_by_category: z
+      .record(z.string(), z.number().int())
+      .nullable()
+      .describe('Rejected samples per check that refused them (range, missing_field, format, unit, time), kept or not'),
+    rejections_not_kept: z
+      .number()
+      .int()
+      .describe('Rejections counted but not kept in full: those after the first REJECTIONS_KEPT_MAX (0 when every rejection was kept)'),
     duplicate_of: z.uuid().optional().describe('An identical body was received before: this is that earlier ingestion, and nothing was written again'),
     duplicate: z.literal(true).optional().describe('Present (true) exactly when duplicate_of is'),
     source: z.enum(['http', 'mqtt', 'cli']),
@@ -33,6 +41,8 @@ export const ingestionSchema = z
       format: 'hae',
       counts: { received: 18, inserted: 15, updated: 0, unchanged: 0, rejected: 3 },
       by_type: { step_count: { received: 4, inserted: 2, updated: 0, unchanged: 0, rejected: 2 } },
+      rejected_by_category: { range: 2, format: 1 },
+      rejections_not_kept: 0,
       source: 'http',
       topic: null,
       size_bytes: 3446,
@@ -56,6 +66,8 @@ export const ingestionAccepted = ingestionSchema.meta({
     format: null,
     counts: null,
     by_type: null,
+    rejected_by_category: null,
+    rejections_not_kept: 0,
     source: 'http',
     topic: null,
     size_bytes: 1760497,
@@ -79,6 +91,8 @@ export function ingestionView(row: IngestionRow, duplicateOf?: string): Ingestio
     format: row.format,
     counts: row.counts,
     by_type: row.by_type,
+    rejected_by_category: row.rejected_by_category,
+    rejections_not_kept: row.rejections_not_kept,
     ...(duplicateOf ? { duplicate_of: duplicateOf, duplicate: true as const } : {}),
     source: row.source,
     topic: row.topic,

@@ -12,7 +12,7 @@
  * name are each rejected rather than stored under a made-up name.
  */
 import { canonicalMetricName, metricRule, type MetricRule } from '../metric-names.js';
-import { checkBloodPressure, checkHeartRate, checkRange } from '../plausibility.js';
+import { checkBloodPressure, checkHeartRate, checkQuantity } from '../plausibility.js';
 import type {
   BloodPressureRecord,
   HealthRecord,
@@ -115,7 +115,11 @@ function parseQuantity(point: Record<string, unknown>, entry: MetricEntry, ctx: 
   const sent = entry.rule.range === 'non_negative' ? readNonNegative(point, 'qty') : readNumber(point, 'qty');
   if (isProblem(sent)) return sent;
   const value = sent * entry.conversion.factor + entry.conversion.offset;
-  const problem = entry.rule.range === 'heart_rate' ? checkRange(value, ctx.limits.heartRate, 'heart rate qty') : null;
+  const problem = checkQuantity(
+    { metric: entry.type, value, unit: entry.conversion.unit, start: time.start, end: time.end },
+    ctx,
+    entry.rule.range === 'heart_rate' ? 'heart rate qty' : 'qty',
+  );
   if (problem) return problem;
   return {
     kind: 'quantity',
@@ -215,6 +219,8 @@ function parseSexualActivity(
   if (counts === null) return parseQuantity(point, entry, ctx);
   const time = readInterval(point, ctx);
   if (isProblem(time)) return time;
+  const problem = checkQuantity({ metric: entry.type, value: total, unit: 'count', start: time.start, end: time.end }, ctx, 'total');
+  if (problem) return problem;
   return {
     kind: 'quantity',
     type: entry.type,

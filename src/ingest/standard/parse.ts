@@ -7,6 +7,7 @@
  * used by exports: parsing exported samples gives back the records exported.
  */
 import type { z } from 'zod';
+import { isoOffsetMinutes } from '../dates.js';
 import { canonicalMetricName } from '../metric-names.js';
 import { checkBloodPressure, checkHeartRate, checkNonNegative, checkQuantity, checkWorkout } from '../plausibility.js';
 import type {
@@ -149,7 +150,7 @@ function toRecord(sample: StandardSample, sent: unknown, ctx: ParseContext): Rea
         return new Problem('missing_field', 'sent_value and sent_unit must be given together');
       }
       const { value, unit } = normaliseUnit(sample.value, sample.unit, type);
-      const problem = checkQuantity(type, value, ctx);
+      const problem = checkQuantity({ metric: type, value, unit, start: base.start, end: base.end }, ctx);
       if (problem) return problem;
       return {
         kind: 'quantity',
@@ -320,7 +321,7 @@ function toEcg(sample: EcgSample, base: Base): Read<EcgRecord> {
 function readInstant(text: string, field: string, ctx: ParseContext): Read<Date> {
   const instant = new Date(text);
   if (Number.isNaN(instant.getTime())) return new Problem('format', `${field} ${JSON.stringify(text)} is not a date`);
-  const checked = checkTimeWindow({ instant, offsetMinutes: null, dateOnly: false }, field, ctx);
+  const checked = checkTimeWindow({ instant, offsetMinutes: isoOffsetMinutes(text), dateOnly: false }, field, ctx);
   return isProblem(checked) ? checked : instant;
 }
 

@@ -28,11 +28,15 @@ export function auditRepository(db: Queryable) {
         [entry.action, entry.keyId ?? null, entry.userId ?? null, entry.ip ?? null, entry.userAgent ?? null, entry.reason ?? null],
       );
     },
-    /** Newest first; `before` is the id of the last row of the previous page. */
+    /**
+     * Newest first; `before` is the id of the last row of the previous page. The order
+     * names the table's column: the select list's `id` is text, and ordering by that
+     * alias put 9 before 10 and lost entries between pages.
+     */
     async list(limit: number, before?: string): Promise<AuditRow[]> {
       const result = await db.query<AuditRow>(
         `SELECT id::text AS id, at, action, key_id, user_id, ip, user_agent, reason FROM audit_log
-         WHERE $2::bigint IS NULL OR id < $2::bigint ORDER BY id DESC LIMIT $1`,
+         WHERE $2::bigint IS NULL OR audit_log.id < $2::bigint ORDER BY audit_log.id DESC LIMIT $1`,
         [limit, before ?? null],
       );
       return result.rows;

@@ -35,6 +35,9 @@ export interface IngestionRow {
   counts: Counts | null;
   by_type: Record<string, Counts> | null;
   error: { code: string; message: string } | null;
+  /** Rejections counted but not kept in rejected_samples (beyond REJECTIONS_KEPT_MAX). */
+  rejections_not_kept: number;
+  rejected_by_category: Record<string, number> | null;
   attempts: number;
   received_at: Date;
   started_at: Date | null;
@@ -61,7 +64,8 @@ export interface NewIngestion {
 
 const columns = (alias = '') =>
   ['id', 'user_id', 'source', 'topic', 'key_id', 'client_ip', 'user_agent', 'headers', 'sha256', 'format', 'status', 'counts',
-    'by_type', 'error', 'attempts', 'received_at', 'started_at', 'finished_at', 'body_deleted_at']
+    'by_type', 'error', 'rejections_not_kept', 'rejected_by_category', 'attempts', 'received_at', 'started_at', 'finished_at',
+    'body_deleted_at']
     .map((column) => alias + column)
     .concat(`${alias}size_bytes::float8 AS size_bytes`)
     .join(', ');
@@ -98,11 +102,15 @@ export function ingestionsRepository(db: Queryable) {
       return result.rows[0]!;
     },
 
-    /** The newest earlier ingestion of the same bytes by the same user that did not fail. */
+    /**
+     * The earlier ingestion of the same bytes by the same user: one that did not fail
+     * if there is one, else the newest failed one (which the caller runs again in place
+     * rather than archiving the same body twice).
+     */
     async findDuplicate(userId: string, sha256: string): Promise<IngestionRow | null> {
       const result = await db.query<IngestionRow>(
-        `SELECT ${COLUMNS} FROM raw_ingestions WHERE user_id = $1 AND sha256 = $2 AND status <> 'failed'
-         ORDER BY received_at DESC LIMIT 1`,
+        `SELECT ${COLUMNS} FROM raw_ingestions WHERE user_id = $1 AND sha256 = $2
+         ORDER BY status = 'failed', received_at DESC LIMIT 1`,
         [userId, sha256],
       );
       return result.rows[0] ?? null;
@@ -157,7 +165,7 @@ export function ingestionsRepository(db: Queryable) {
     async claim(userId: string, id: string, leaseSeconds: number): Promise<IngestionRow | null> {
       const result = await db.query<IngestionRow>(
         `UPDATE raw_ingestions SET status = 'processing', started_at = now(), finished_at = NULL, attempts = 1,
-           counts = NULL, by_type = NULL, error = NULL, lease_until = now() + make_interval(secs => $3::float8)
+           counts = NULL, by_type = NULL, error = NULL, rejections_not_kept = 0, rejected_by_category = NULL, lease_until = now() + make_interval(secs => $3::float8)
          WHERE user_id = $1 AND id = $2 AND body IS NOT NULL
            AND NOT (status = 'processing' AND lease_until > now())
          RETURNING ${COLUMNS}`,
@@ -183,11 +191,14 @@ export function ingestionsRepository(db: Queryable) {
         counts?: Counts | null;
         byType?: Record<string, Counts> | null;
         error?: { code: string; message: string } | null;
+        rejectionsNotKept?: number;
+        rejectedByCategory?: Record<string, number> | null;
       },
     ): Promise<IngestionRow | null> {
       const result = await db.query<IngestionRow>(
         `UPDATE raw_ingestions SET status = $3, format = coalesce($4, format), counts = $5::jsonb, by_type = $6::jsonb,
-           error = $7::jsonb, lease_until = NULL, finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END
+           error = $7::jsonb, rejections_not_kept = $8, rejected_by_category = $9::jsonb, lease_until = NULL,
+           finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END
          WHERE user_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
         [
           userId,
@@ -197,6 +208,8 @@ export function ingestionsRepository(db: Queryable) {
           outcome.counts ? JSON.stringify(outcome.counts) : null,
           outcome.byType ? JSON.stringify(outcome.byType) : null,
           outcome.error ? JSON.stringify(outcome.error) : null,
+          outcome.rejectionsNotKept ?? 0,
+          outcome.rejectedByCategory ? JSON.stringify(outcome.rejectedByCategory) : null,
         ],
       );
       return result.rows[0] ?? null;

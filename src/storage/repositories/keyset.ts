@@ -6,7 +6,7 @@
  */
 import type { Queryable } from '../database.js';
 
-export type KeyType = 'timestamptz' | 'date' | 'text' | 'uuid';
+export type KeyType = 'timestamptz' | 'date' | 'text' | 'uuid' | 'bigint';
 export interface KeyColumn {
   column: string;
   type: KeyType;
@@ -32,15 +32,31 @@ export interface Page<R> {
   next: Key | null;
 }
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+// Cursors are issued with toISOString (UTC, Z); the fraction may be longer than milliseconds.
+const ISO_INSTANT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d{1,6})?Z$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BIGINT = /^\d{1,18}$/;
+
+/**
+ * A date (and time) PostgreSQL reads as written: JavaScript rolls 2024-02-31 over to
+ * March and accepts year 0, where PostgreSQL refuses both (a 500 from a forged cursor).
+ */
+function realCalendar(date: string, time = '00:00:00'): boolean {
+  const parsed = new Date(`${date}T${time}Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === `${date}T${time}` && !date.startsWith('0000');
+}
 
 function validValue(type: KeyType, value: unknown): boolean {
-  if (typeof value !== 'string' || value.includes('\u0000')) return false;
-  if (type === 'timestamptz') return ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
-  if (type === 'date') return ISO_DATE.test(value);
+  // U+0000 and an unpaired surrogate cannot be sent to PostgreSQL as text.
+  if (typeof value !== 'string' || value.includes('\u0000') || /\p{Cs}/u.test(value)) return false;
+  if (type === 'timestamptz') {
+    const match = ISO_INSTANT.exec(value);
+    return match !== null && realCalendar(match[1]!, match[2]!);
+  }
+  if (type === 'date') return ISO_DATE.test(value) && realCalendar(value);
   if (type === 'uuid') return UUID.test(value);
+  if (type === 'bigint') return BIGINT.test(value);
   return true;
 }
 
@@ -48,6 +64,17 @@ function validValue(type: KeyType, value: unknown): boolean {
 export function isKeyOf(key: KeyColumn[]) {
   return (value: unknown): value is Key =>
     Array.isArray(value) && value.length === key.length && value.every((item, i) => validValue(key[i]!.type, item));
+}
+
+/** A guard for cursors that are objects (`{created_at, id}`): each named field valid for its type, nothing else. */
+export function isKeyRecord<const S extends Record<string, KeyType>>(shape: S) {
+  const names = Object.keys(shape);
+  return (value: unknown): value is { [K in keyof S]: string } =>
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === names.length &&
+    names.every((name) => validValue(shape[name]!, (value as Record<string, unknown>)[name]));
 }
 
 function keyOf(row: Record<string, unknown>, key: KeyColumn[]): Key {

@@ -14,6 +14,7 @@
  */
 import { AppError } from '../../shared/errors.js';
 import type { Queryable } from '../database.js';
+import { exactSum } from './exact-sum.js';
 import { keysetPage, type KeyColumn, type Page } from './keyset.js';
 import type { PageRequest } from './readings.js';
 
@@ -45,11 +46,11 @@ WHERE s.user_id = $1 AND s.end_at >= ${sleepStart} AND s.end_at < ${sleepEnd}
 GROUP BY 1, 2
 UNION ALL
 SELECT (n.end_at AT TIME ZONE $4)::date, n.source, 'summarised',
-  count(*)::int, min(n.start_at), max(n.end_at), sum(n.total_sleep),
-  sum(CASE WHEN n.total_sleep IS NOT NULL THEN n.total_sleep
+  count(*)::int, min(n.start_at), max(n.end_at), ${exactSum('n.total_sleep')},
+  ${exactSum(`CASE WHEN n.total_sleep IS NOT NULL THEN n.total_sleep
            WHEN n.core > 0 OR n.deep > 0 OR n.rem > 0 THEN coalesce(n.core, 0) + coalesce(n.deep, 0) + coalesce(n.rem, 0)
-           ELSE n.asleep END),
-  sum(n.core), sum(n.deep), sum(n.rem), sum(n.awake), sum(n.in_bed), min(n.in_bed_start), max(n.in_bed_end)
+           ELSE n.asleep END`)},
+  ${['core', 'deep', 'rem', 'awake', 'in_bed'].map((stage) => exactSum(`n.${stage}`)).join(', ')}, min(n.in_bed_start), max(n.in_bed_end)
 FROM sleep_nights n
 WHERE n.user_id = $1 AND n.end_at >= ${dayStart} AND n.end_at < ${dayEnd}
 GROUP BY 1, 2`;

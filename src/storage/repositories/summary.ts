@@ -17,8 +17,13 @@
  *   longer sleep), so a phone and a watch recording the same night are not added;
  * - heart rate min/avg/max, resting heart rate and HRV average every source;
  * - a value is null when no sample contributes to it.
+ *
+ * Sums and averages of stored values are taken in numeric, not float8: rows stored
+ * before the upper bounds existed (a step count of 1.7e308) overflowed float8 and
+ * made the whole answer a 500. A day's total too large for a float8 is null.
  */
 import type { Database } from '../database.js';
+import { asFloat } from './exact-sum.js';
 import { NIGHT_CHOICE, nightsSql, unknownZone } from './nights.js';
 
 /** The additive metrics and the quantity each comes from (values in canonical units). */
@@ -56,6 +61,7 @@ export interface DailySummaryRow {
 const DAY_START = '($2::date::timestamp AT TIME ZONE $4)';
 const DAY_END = '(($3::date + 1)::timestamp AT TIME ZONE $4)';
 const localDay = (column: string) => `(${column} AT TIME ZONE $4)::date`;
+
 const metricList = (names: readonly string[]) => names.map((name) => `'${name}'`).join(', ');
 
 /*
@@ -78,12 +84,12 @@ const STRIDE = `(SELECT CASE
 const bin = (column: string) => `date_bin(${STRIDE}, ${column}, ${ORIGIN})`;
 
 const additiveColumns = Object.entries(ADDITIVE_METRICS)
-  .map(([field, metric]) => `sum(total) FILTER (WHERE metric = '${metric}')${field === 'exercise_min' ? ' / 60' : ''} AS ${field}`)
+  .map(([field, metric]) => `${asFloat(`sum(total) FILTER (WHERE metric = '${metric}')${field === 'exercise_min' ? ' / 60' : ''}`)} AS ${field}`)
   .join(',\n    ');
 
 const ADDITIVE_SQL = `
 WITH binned AS MATERIALIZED (
-  SELECT s.metric, s.source, ${bin('s.start_at')} AS bin, s.end_at - s.start_at AS grain, count(*) AS n, sum(s.value) AS total
+  SELECT s.metric, s.source, ${bin('s.start_at')} AS bin, s.end_at - s.start_at AS grain, count(*) AS n, sum(s.value::numeric) AS total
   FROM quantity_samples s
   WHERE s.user_id = $1 AND s.metric IN (${metricList(Object.values(ADDITIVE_METRICS))})
     AND s.start_at >= ${DAY_START} AND s.start_at < ${DAY_END}
@@ -103,7 +109,7 @@ coarse AS (
   SELECT c.metric, c.source, c.bin, k.n, k.total
   FROM binned c JOIN finest f USING (metric, source)
   CROSS JOIN LATERAL (
-    SELECT count(*) AS n, sum(s.value) AS total
+    SELECT count(*) AS n, sum(s.value::numeric) AS total
     FROM quantity_samples s
     WHERE s.user_id = $1 AND s.metric = c.metric AND s.source = c.source
       AND s.start_at >= c.bin AND s.start_at < c.bin + ${STRIDE} AND s.end_at - s.start_at = c.grain
@@ -141,8 +147,8 @@ WITH heart AS (
 ),
 averages AS (
   SELECT ${localDay('s.start_at')} AS day,
-    avg(s.value) FILTER (WHERE s.metric = 'resting_heart_rate') AS resting_heart_rate,
-    avg(s.value) FILTER (WHERE s.metric = 'heart_rate_variability') AS hrv_ms
+    ${asFloat("avg(s.value::numeric) FILTER (WHERE s.metric = 'resting_heart_rate')")} AS resting_heart_rate,
+    ${asFloat("avg(s.value::numeric) FILTER (WHERE s.metric = 'heart_rate_variability')")} AS hrv_ms
   FROM quantity_samples s
   WHERE s.user_id = $1 AND s.metric IN ('resting_heart_rate', 'heart_rate_variability')
     AND s.start_at >= ${DAY_START} AND s.start_at < ${DAY_END}

@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../../shared/errors.js';
+import { isDatabaseUnavailable } from '../../../storage/database.js';
 
 /** Fastify's own error codes, mapped to ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -24,6 +25,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 const MIB = 1024 * 1024;
+/** A lost connection is back within seconds, or an operator is at work: the app retries a 503. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Fastify says what went wrong; for these, ours also says how much is allowed or what to send. */
 function fastifyMessage(error: FastifyError, request: FastifyRequest): string {
@@ -60,6 +63,11 @@ function toAppError(error: FastifyError | Error, request: FastifyRequest): AppEr
   if (fastifyError.statusCode === 429) return new AppError('RATE_LIMITED', fastifyError.message);
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new AppError('BAD_REQUEST', fastifyError.message);
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable right now; retry after the seconds in Retry-After', {
+      'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
   }
   return new AppError('INTERNAL', 'internal error; the request id identifies it in the server log');
 }

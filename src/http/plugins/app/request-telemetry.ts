@@ -21,7 +21,7 @@ declare module 'fastify' {
 /** The route label of a request no route matched: the raw path would make labels unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
 /** Probes and scrapes arrive every few seconds: their successful lines are debug, not info. */
-const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+const QUIET_ROUTES = new Set(['/health', '/ready']);
 const MAX_PATH_LENGTH = 256;
 
 export default fp(
