@@ -3,7 +3,7 @@
  * accounted for, stored in canonical units, and re-sends harmless.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { expectCountsAddUp } from '../helpers/counts.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { parseHaeDate } from '../../src/ingest/dates.js';
@@ -25,8 +25,7 @@ describe.each(databaseKinds())('ingesting the fixtures (%s database)', (kind) =>
   let metricsResponse: { statusCode: number; body: any };
   let users = 0;
   beforeAll(async () => {
-    // Every upload here finishes on the request path however slow the machine: the tests read the counts.
-    t = await createTestApp(kind, { env: { INGEST_SYNC_BUDGET_MS: '600000' } });
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
     metricsUser = await t.userWithKey('metrics@example.com');
     const response = await t.ingest(readFixture('real-metrics-2024-03.json'), metricsUser.key, { 'automation-name': 'Hourly', 'session-id': 'ABC-1' });
     metricsResponse = { statusCode: response.statusCode, body: response.json() };

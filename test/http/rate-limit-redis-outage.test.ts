@@ -111,22 +111,26 @@ describe.skipIf(!inject('redisAvailable'))('rate limits while Redis goes away an
 
   it('keeps answering and limits per process while Redis refuses connections, then shares again', async () => {
     const key = await newKey();
+    const fellBack = switches('rate limits fall back');
+    const cameBack = switches('rate limits are shared through Redis again');
     proxy.refuse();
     await expectLimitsPerProcess(key);
     proxy.restore();
     await expectBackToRedis();
     await expectOneSharedCount();
-    expect(switches('rate limits fall back')).toBe(1);
-    expect(switches('rate limits are shared through Redis again')).toBe(1);
+    // One switch each way for this outage, whatever earlier tests logged.
+    expect(switches('rate limits fall back') - fellBack).toBe(1);
+    expect(switches('rate limits are shared through Redis again') - cameBack).toBe(1);
   });
 
   it('keeps answering and limits per process while Redis hangs, then shares again', async () => {
     const key = await newKey();
+    const fellBack = switches('rate limits fall back');
     proxy.stall();
     await expectLimitsPerProcess(key);
     proxy.restore();
     await expectBackToRedis();
     await expectOneSharedCount();
-    expect(switches('rate limits fall back')).toBe(2);
+    expect(switches('rate limits fall back') - fellBack).toBe(1);
   });
 });

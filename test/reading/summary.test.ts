@@ -4,7 +4,7 @@
  * real fixture file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { expectCountsAddUp } from '../helpers/counts.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
@@ -58,8 +58,7 @@ describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
   let t: TestApp;
   let users = 0;
   beforeAll(async () => {
-    // The fixture must finish on the request path however slow the machine (200, not 202).
-    t = await createTestApp(kind, { env: { INGEST_SYNC_BUDGET_MS: '600000' } });
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
   });
   afterAll(() => t.close());
 

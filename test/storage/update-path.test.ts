@@ -5,7 +5,7 @@
  * of one payload's duplicates plays no part; only the upsert's DO UPDATE does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { expectCountsAddUp } from '../helpers/counts.js';
 import { databaseKinds } from '../helpers/databases.js';
 
@@ -80,8 +80,7 @@ describe.each(databaseKinds())('a re-send through the database update path (%s d
   let t: TestApp;
   let users = 0;
   beforeAll(async () => {
-    // The answer waits for the outcome however slow the machine: these tests read the counts.
-    t = await createTestApp(kind, { env: { INGEST_SYNC_BUDGET_MS: '600000' } });
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
   });
   afterAll(() => t.close());
 
