@@ -52,7 +52,10 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     activeUsers: () => ingestions.activeUsers(24),
     pool: () => deps.db.poolState(),
   });
+  // One clock for every service: key expiry, rate-limit windows and ingestion times move together in tests.
+  const nowMs = () => (deps.now ? deps.now().getTime() : Date.now());
   const keys = createKeyService({
+    now: nowMs,
     db: deps.db,
     config: config.auth,
     pepper: await loadPepper(deps.db, config.auth.pepper),
@@ -69,7 +72,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     rateLimits: createRateLimitStore({
       redis,
       prefix: config.edge.rateLimit.redisPrefix,
-      now: () => (deps.now ? deps.now().getTime() : Date.now()),
+      now: nowMs,
       logger: deps.logger,
       onDegraded: (degraded) => metrics.setRateLimitDegraded(degraded),
     }),
