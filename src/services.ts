@@ -56,7 +56,10 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   });
   // One guard for every use of Redis: the first timeout sends the key cache and the rate limits to memory together.
   const guard = redis ? createRedisGuard({ redis, logger: deps.logger, onDegraded: (degraded) => metrics.setRateLimitDegraded(degraded) }) : null;
+  // One clock for every service: key expiry, rate-limit windows and ingestion times move together in tests.
+  const nowMs = () => (deps.now ? deps.now().getTime() : Date.now());
   const keys = createKeyService({
+    now: nowMs,
     db: deps.db,
     config: config.auth,
     pepper: await loadPepper(deps.db, config, deps.logger),
@@ -73,7 +76,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     rateLimits: createRateLimitStore({
       guard,
       prefix: config.edge.rateLimit.redisPrefix,
-      now: () => (deps.now ? deps.now().getTime() : Date.now()),
+      now: nowMs,
     }),
     metrics,
     logger: deps.logger,

@@ -37,6 +37,15 @@ export async function ensurePartitions(db: Queryable, table: PartitionedTable, m
   }
 }
 
+/**
+ * Forgets which partitions this process has seen in `db`, so the next batch checks
+ * again: for when they were dropped behind its back (a restore of an older backup,
+ * a test that empties its database between files).
+ */
+export function forgetPartitions(db: Queryable): void {
+  known.delete(db);
+}
+
 /** This month and the next few, for every partitioned table. */
 export async function ensureUpcomingPartitions(db: Queryable, now = new Date()): Promise<void> {
   const months: string[] = [];

@@ -14,10 +14,5 @@ describe('the OpenAPI document', () => {
     await SwaggerParser.validate(structuredClone(document));
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/v1/ingest', '/api/v1/ingestions/{id}', '/health', '/ready']));
   });
-
-  it('renders Swagger UI at /docs', async () => {
-    const page = await t.app.inject({ url: '/docs/' });
-    expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('swagger-ui');
-  });
+  // Swagger UI at /docs, with its assets and headers, is checked once: test/http/limits.test.ts.
 });

@@ -30,6 +30,12 @@ export const TEST_ENV: EnvSource = {
   KEY_CREATIONS_PER_USER_PER_HOUR: '1000000',
 };
 
+/**
+ * For tests that read an ingestion's outcome from its answer: the request waits for
+ * it however slow the machine (200, never a 202 because the default 5 s ran out).
+ */
+export const WAIT_FOR_OUTCOME: EnvSource = { INGEST_SYNC_BUDGET_MS: '600000' };
+
 export interface TestApp {
   app: FastifyInstance;
   db: Database;

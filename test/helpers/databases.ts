@@ -9,6 +9,7 @@ import pino from 'pino';
 import { inject } from 'vitest';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
+import { forgetPartitions, PARTITIONED_TABLES } from '../../src/storage/partitions.js';
 import { enablePostgis } from '../../src/storage/postgis.js';
 import { adminUrl, testServices } from './services.js';
 
@@ -65,7 +66,11 @@ export async function createEmptyPostgres(): Promise<string> {
   return adminUrl(testServices.databaseUrl, name);
 }
 
-/** Empties every table but the migration history, so a test file starts clean. */
+/**
+ * Empties every table but the migration history and drops every monthly partition
+ * (and this process's memory of them), so a test file starts as a new install does:
+ * a file that writes a month must create its partition, not find another file's.
+ */
 export async function resetDatabase(db: Database): Promise<void> {
   const { rows } = await db.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -73,4 +78,11 @@ export async function resetDatabase(db: Database): Promise<void> {
        AND c.relname NOT IN ('schema_migrations', 'spatial_ref_sys')`,
   );
   await db.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')} CASCADE`);
+  const partitions = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+     WHERE p.relname = ANY($1::text[])`,
+    [[...PARTITIONED_TABLES]],
+  );
+  if (partitions.rows.length > 0) await db.query(`DROP TABLE ${partitions.rows.map((row) => row.name).join(', ')}`);
+  forgetPartitions(db);
 }

@@ -41,7 +41,7 @@ describe.each(databaseKinds())('API keys (%s database)', (kind) => {
     expect(everything).toContain('$argon2id$');
   });
 
-  it('answers 401 with WWW-Authenticate and the reason: missing, malformed, unknown, revoked, expired', async () => {
+  it('answers 401 with WWW-Authenticate and the reason: missing, malformed, unknown, revoked', async () => {
     const missing = await t.app.inject({ method: 'GET', url: '/api/v1/ingestions' });
     expect(missing.statusCode).toBe(401);
     expect(missing.headers['www-authenticate']).toBe('Bearer');
@@ -62,22 +62,39 @@ describe.each(databaseKinds())('API keys (%s database)', (kind) => {
     const revoked = await t.app.inject({ url: '/api/v1/ingestions', headers: bearer(key) });
     expect(revoked.statusCode).toBe(401);
     expect(revoked.json().error.message).toBe(unknown.json().error.message);
+  });
 
-    const user = (await t.app.inject({ method: 'POST', url: '/api/v1/admin/users', headers: bearer(ADMIN_KEY), payload: { email: 'expiring@example.com' } })).json();
-    const expiring = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/keys',
-        headers: bearer(ADMIN_KEY),
-        payload: { name: 'short', scopes: ['read'], email: 'expiring@example.com', expires_at: new Date(Date.now() + 1500).toISOString() },
-      })
-    ).json();
-    expect(expiring.user_id).toBe(user.id);
-    expect((await t.app.inject({ url: '/api/v1/ingestions', headers: bearer(expiring.key) })).statusCode).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1600));
-    const expired = await t.app.inject({ url: '/api/v1/ingestions', headers: bearer(expiring.key) });
-    expect(expired.statusCode).toBe(401);
-    expect(expired.json().error.message).toBe('API key has expired');
+  it('refuses an expired key with 401 once its expiry passes on the clock, cached or not', async () => {
+    // The clock is the app's, moved by the test: no waiting for a real expiry.
+    let clock = Date.now();
+    const timed = await createTestApp(kind, { reset: false, env: { API_KEY_CACHE_SECONDS: '3600' }, now: () => new Date(clock) });
+    try {
+      const user = (await timed.app.inject({ method: 'POST', url: '/api/v1/admin/users', headers: bearer(ADMIN_KEY), payload: { email: 'expiring@example.com' } })).json();
+      const expiring = (
+        await timed.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/keys',
+          headers: bearer(ADMIN_KEY),
+          payload: { name: 'short', scopes: ['read'], email: 'expiring@example.com', expires_at: new Date(clock + 60_000).toISOString() },
+        })
+      ).json();
+      expect(expiring.user_id).toBe(user.id);
+      expect((await timed.app.inject({ url: '/api/v1/ingestions', headers: bearer(expiring.key) })).statusCode).toBe(200);
+      // A second before expiry: still good (and now cached for an hour).
+      clock += 59_000;
+      expect((await timed.app.inject({ url: '/api/v1/ingestions', headers: bearer(expiring.key) })).statusCode).toBe(200);
+      // Past it, the cached verification does not outlive the key.
+      clock += 2_000;
+      const expired = await timed.app.inject({ url: '/api/v1/ingestions', headers: bearer(expiring.key) });
+      expect(expired.statusCode).toBe(401);
+      expect(expired.headers['www-authenticate']).toBe('Bearer');
+      expect(expired.json().error.message).toBe('API key has expired');
+      // And a verification not cached (past the cache period too) refuses it the same way.
+      clock += 3_600_000;
+      expect((await timed.app.inject({ url: '/api/v1/ingestions', headers: bearer(expiring.key) })).json().error.message).toBe('API key has expired');
+    } finally {
+      await timed.close();
+    }
   });
 
   it('refuses a read key on ingest with 403, and a user granting scopes it lacks', async () => {

@@ -8,7 +8,7 @@
  * the storage is what differs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_KEY, createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { hostileCorpus, type HostileCase } from '../helpers/hostile-corpus.js';
@@ -37,7 +37,7 @@ it('generates well over 200 hostile bodies, from every family the issue names', 
 describe.each(databaseKinds())('the hostile corpus (%s database)', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp(kind, { env: { MAX_PAYLOAD_MB: '4' } });
+    t = await createTestApp(kind, { env: { MAX_PAYLOAD_MB: '4', ...WAIT_FOR_OUTCOME } });
   });
   afterAll(() => t.close());
 

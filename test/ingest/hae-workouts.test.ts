@@ -166,20 +166,67 @@ describe('parseHaeWorkouts on workouts-v1-v2-with-routes.json', () => {
 });
 
 describe('parseHaeWorkouts, one workout is one sample', () => {
-  it('rejects the whole workout for a route point outside the globe, naming the point', () => {
-    const sent = v2With((w) => {
-      (w.route as Sent[])[5]!.latitude = 95;
-    });
-    const rejection = rejectionOf(parse([sent]));
-    expect(rejection.reason).toBe('workouts[0] (Outdoor Run): route[5] latitude 95 is outside -90..90');
-    expect(rejection.category).toBe('range');
-  });
+  /** A v1 workout (no id) with one edit. */
+  const v1With = (edit: (workout: Sent) => void): Sent => {
+    const sent = structuredClone(sentV1);
+    edit(sent);
+    return sent;
+  };
 
-  it('rejects a route point without coordinates or without a timestamp', () => {
-    const noLon = rejectionOf(parse([v2With((w) => delete (w.route as Sent[])[7]!.longitude)]));
-    expect(noLon.reason).toBe('workouts[0] (Outdoor Run): route[7].longitude (or lon) is missing');
-    const noTime = rejectionOf(parse([v2With((w) => delete (w.route as Sent[])[3]!.timestamp)]));
-    expect(noTime.reason).toBe('workouts[0] (Outdoor Run): route[3].timestamp is missing');
+  // Each bad field rejects the whole workout (one sample), with a reason naming where it was.
+  it.each<{ what: string; sent: () => Sent; reason: string | RegExp; category?: string }>([
+    {
+      what: 'a route point outside the globe',
+      sent: () => v2With((w) => void ((w.route as Sent[])[5]!.latitude = 95)),
+      reason: 'workouts[0] (Outdoor Run): route[5] latitude 95 is outside -90..90',
+      category: 'range',
+    },
+    {
+      what: 'a route point without coordinates',
+      sent: () => v2With((w) => delete (w.route as Sent[])[7]!.longitude),
+      reason: 'workouts[0] (Outdoor Run): route[7].longitude (or lon) is missing',
+    },
+    {
+      what: 'a route point without a timestamp',
+      sent: () => v2With((w) => delete (w.route as Sent[])[3]!.timestamp),
+      reason: 'workouts[0] (Outdoor Run): route[3].timestamp is missing',
+    },
+    {
+      what: 'an out-of-range heart rate in its series',
+      sent: () => v2With((w) => void ((w.heartRateData as Sent[])[2]!.Max = 400)),
+      reason: 'workouts[0] (Outdoor Run): heartRateData[2] heart rate Max 400 is outside the allowed range 15-300',
+    },
+    {
+      what: 'a v1 heart-rate point below the limit',
+      sent: () => v1With((w) => void ((w.heartRateData as Sent[])[4]!.qty = 3)),
+      reason: /heartRateData\[4\].*3 is outside the allowed range 15-300/,
+    },
+    {
+      what: 'a series point without a date',
+      sent: () => v2With((w) => delete (w.stepCount as Sent[])[1]!.date),
+      reason: 'workouts[0] (Outdoor Run): stepCount[1].date is missing',
+    },
+    {
+      what: 'a missing start',
+      sent: () => v2With((w) => delete w.start),
+      reason: 'workouts[0] (Outdoor Run): start is missing',
+    },
+    {
+      what: 'an end before its start',
+      sent: () => v2With((w) => (w.end = '2025-06-01 06:00:00 -0700')),
+      reason: /end 2025-06-01T13:00:00\.000Z is before start/,
+      category: 'time',
+    },
+    {
+      what: 'neither id nor name, which cannot be identified',
+      sent: () => v1With((w) => delete w.name),
+      reason: /name is missing/,
+    },
+  ])('rejects the whole workout for $what, naming it', ({ sent, reason, category }) => {
+    const rejection = rejectionOf(parse([sent()]));
+    if (typeof reason === 'string') expect(rejection.reason).toBe(reason);
+    else expect(rejection.reason).toMatch(reason);
+    if (category) expect(rejection.category).toBe(category);
   });
 
   it("stores Apple's -1 (invalid) speed, course and accuracies as null", () => {
@@ -189,42 +236,6 @@ describe('parseHaeWorkouts, one workout is one sample', () => {
     const [record] = workouts(parse([sent]));
     expect(record!.route[0]).toMatchObject({ speed: null, course: null, horizontalAccuracy: null, verticalAccuracy: null });
     expect(record!.route[0]!.altitude).toBe(30);
-  });
-
-  it('rejects the workout for an out-of-range heart rate in its series', () => {
-    const sent = v2With((w) => {
-      (w.heartRateData as Sent[])[2]!.Max = 400;
-    });
-    const rejection = rejectionOf(parse([sent]));
-    expect(rejection.reason).toBe(
-      'workouts[0] (Outdoor Run): heartRateData[2] heart rate Max 400 is outside the allowed range 15-300',
-    );
-  });
-
-  it('rejects the workout for a v1 heart-rate point below the limit', () => {
-    const sent = structuredClone(sentV1);
-    (sent.heartRateData as Sent[])[4]!.qty = 3;
-    const rejection = rejectionOf(parse([sent]));
-    expect(rejection.reason).toContain('heartRateData[4]');
-    expect(rejection.reason).toContain('3 is outside the allowed range 15-300');
-  });
-
-  it('rejects a series point without a date', () => {
-    const sent = v2With((w) => delete (w.stepCount as Sent[])[1]!.date);
-    expect(rejectionOf(parse([sent])).reason).toBe('workouts[0] (Outdoor Run): stepCount[1].date is missing');
-  });
-
-  it('rejects a workout without a usable start, or ending before it starts', () => {
-    expect(rejectionOf(parse([v2With((w) => delete w.start)])).reason).toBe('workouts[0] (Outdoor Run): start is missing');
-    const backwards = rejectionOf(parse([v2With((w) => (w.end = '2025-06-01 06:00:00 -0700'))]));
-    expect(backwards.category).toBe('time');
-    expect(backwards.reason).toContain('end 2025-06-01T13:00:00.000Z is before start');
-  });
-
-  it('rejects a workout without id or name, which cannot be identified', () => {
-    const sent = structuredClone(sentV1);
-    delete sent.name;
-    expect(rejectionOf(parse([sent])).reason).toContain('name is missing');
   });
 
   it('upper-cases a v2 id so a re-send in another case is the same workout', () => {

@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/shared/logger.js';
-import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_KEY, createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
 
@@ -86,7 +86,7 @@ describe.each(databaseKinds())('what the logs never hold (%s database)', (kind) 
   const log = capturedLogger('trace');
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp(kind, { logger: log.logger });
+    t = await createTestApp(kind, { logger: log.logger, env: WAIT_FOR_OUTCOME });
   });
   afterAll(() => t.close());
 

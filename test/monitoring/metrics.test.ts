@@ -3,12 +3,12 @@
  * labels that stay bounded, and gauges read from the database.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/monitoring/metrics.js';
 import { startMetricsServer } from '../../src/monitoring/metrics-server.js';
 import { ingestionsRepository } from '../../src/storage/repositories/ingestions.js';
-import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
-import { databaseKinds, silent } from '../helpers/databases.js';
+import { ADMIN_KEY, createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
+import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
 import { parseScrape, scrape, total } from '../helpers/prometheus.js';
 
@@ -17,11 +17,16 @@ const OUTCOMES = ['inserted', 'updated', 'unchanged', 'rejected'] as const;
 const SAMPLES = 'health_export_ingest_samples_total';
 
 describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
+  // Each test scrapes an app of its own (its own registry), over the one database, as
+  // a user of its own: no test reads numbers another one left behind.
   let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp(kind);
+  let users = 0;
+  beforeAll(async () => resetDatabase((await workerDatabase(kind)).db));
+  beforeEach(async () => {
+    t = await createTestApp(kind, { reset: false, env: WAIT_FOR_OUTCOME });
   });
-  afterAll(() => t.close());
+  afterEach(() => t.close());
+  const newUser = () => t.userWithKey(`metrics-${(users += 1)}@example.com`);
 
   it('answers without a key in the Prometheus text format, with the Node.js process metrics', async () => {
     const listener = await startMetricsServer(t.app.services.metrics, '127.0.0.1', 0, silent);
@@ -40,7 +45,8 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
   });
 
   it('shows the samples of the real export per type and outcome, equal to the ingestion counts', async () => {
-    const response = await t.ingest(readFixture('real-metrics-2024-03.json'));
+    const { key, userId } = await newUser();
+    const response = await t.ingest(readFixture('real-metrics-2024-03.json'), key);
     expect(response.statusCode).toBe(200);
     const byType = response.json().by_type as Record<string, Counts>;
     const { series } = await scrape(t.app);
@@ -59,9 +65,10 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
       expect(total(series, 'health_export_ingest_stage_duration_seconds_count', { stage })).toBe(1);
     }
     const stored = await t.db.query<{ table: string; n: number }>(
-      `SELECT 'quantity_samples' AS table, count(*)::int AS n FROM quantity_samples
-       UNION ALL SELECT 'heart_rate_samples', count(*)::int FROM heart_rate_samples
-       UNION ALL SELECT 'sleep_nights', count(*)::int FROM sleep_nights`,
+      `SELECT 'quantity_samples' AS table, count(*)::int AS n FROM quantity_samples WHERE user_id = $1
+       UNION ALL SELECT 'heart_rate_samples', count(*)::int FROM heart_rate_samples WHERE user_id = $1
+       UNION ALL SELECT 'sleep_nights', count(*)::int FROM sleep_nights WHERE user_id = $1`,
+      [userId],
     );
     for (const { table, n } of stored.rows) expect(total(series, 'health_export_batch_rows_total', { table })).toBe(n);
     expect(total(series, 'health_export_batch_write_duration_seconds_count', { table: 'quantity_samples' })).toBeGreaterThan(0);
@@ -70,8 +77,11 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
   });
 
   it('counts a re-sent upload as a duplicate without counting its samples twice', async () => {
+    const { key } = await newUser();
+    expect((await t.ingest(readFixture('edge-cases-metrics.json'), key)).json().duplicate_of).toBeUndefined();
     const before = total((await scrape(t.app)).series, SAMPLES);
-    expect((await t.ingest(readFixture('real-metrics-2024-03.json'))).json().duplicate_of).toBeDefined();
+    expect(before).toBeGreaterThan(0);
+    expect((await t.ingest(readFixture('edge-cases-metrics.json'), key)).json().duplicate_of).toBeDefined();
     const { series } = await scrape(t.app);
     expect(total(series, 'health_export_ingest_requests_total', { format: 'hae', outcome: 'duplicate' })).toBe(1);
     expect(total(series, SAMPLES)).toBe(before);
@@ -79,7 +89,7 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
 
   it('counts an unknown metric name as other, never as its own label, and rejections by category', async () => {
     const body = fixtureJson('edge-cases-metrics.json');
-    const response = await t.ingest(body);
+    const response = await t.ingest(body, (await newUser()).key);
     const { id, counts, by_type: byType } = response.json() as { id: string; counts: Counts; by_type: Record<string, Counts> };
     const unknownName = 'a_metric_from_a_future_ios';
     expect((body.data.metrics as { name: string }[]).map((m) => m.name)).toContain(unknownName);
@@ -134,6 +144,7 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
   });
 
   it('keeps each app instance to its own registry', async () => {
+    expect((await t.ingest(readFixture('other-data-types.json'), (await newUser()).key)).statusCode).toBe(200);
     const other = await createTestApp(kind, { reset: false });
     try {
       expect(total((await scrape(other.app)).series, SAMPLES)).toBe(0);

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Database } from '../../src/storage/database.js';
@@ -82,13 +82,13 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
   const env = mqttEnv(run, run);
   let t: TestApp;
   let publisher: MqttClient;
+  /** Each test publishes for an owner of its own and counts only that owner's ingestions. */
   let owner: { userId: string; key: string; keyId: string };
-  let count = 0;
+  let owners = 0;
   const publish = (keyId: string, payload: string | Buffer) => publisher.publishAsync(`${run}/${keyId}`, payload, { qos: 1 });
 
   beforeAll(async () => {
     t = await startApp(kind, env);
-    owner = await t.userWithKey(`mqtt-${kind}@example.com`, ['ingest', 'read']);
     publisher = await connectAsync(BROKER, { clientId: `${run}-pub`, reconnectPeriod: 0 });
     await connected(t);
   });
@@ -96,6 +96,9 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
     await publisher?.endAsync();
     if (t) await stopApp(t);
     await forgetSession(run);
+  });
+  beforeEach(async () => {
+    owner = await t.userWithKey(`mqtt-${kind}-${(owners += 1)}@example.com`, ['ingest', 'read']);
   });
 
   it('reports the connection as ok on /ready', async () => {
@@ -106,6 +109,7 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
 
   it('stores each fixture published on a key topic with the same counts as posting it over HTTP', async () => {
     const http = await t.userWithKey(`http-${kind}@example.com`, ['ingest', 'read']);
+    let count = 0;
     for (const name of FIXTURES) {
       const posted = (await t.ingest(readFixture(name), http.key)).json() as Ingestion;
       await publish(owner.keyId, readFixture(name));
@@ -125,6 +129,7 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
     const readOnly = await t.userWithKey(`reader-${kind}@example.com`, ['read']);
     const unknown = randomUUID();
     const unclaimedBefore = (await ingestions(t, ADMIN_KEY, UNCLAIMED_USER.id)).length;
+    const before = (await scrape(t.app)).series;
 
     await publish(owner.keyId, '{"data": {"metrics": [');
     await publish(unknown, steps(1));
@@ -133,9 +138,8 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
     await publish(readOnly.keyId, steps(4));
     await publish(owner.keyId, Buffer.alloc(MAX_MB * 1024 * 1024 + 1, 'x'));
     await publish(owner.keyId, steps(5));
-    count += 3;
 
-    const own = (await finished(t, owner.key, count)).slice(-3);
+    const own = await finished(t, owner.key, 3);
     expect(own.map((i) => [i.status, i.error?.code ?? null])).toEqual([
       ['failed', 'INVALID_JSON'],
       ['failed', 'PAYLOAD_TOO_LARGE'],
@@ -160,19 +164,20 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT ingestion 
 
     // Counted where operators look: each message by what became of it, and garbage as a refused upload.
     const { series } = await scrape(t.app);
-    expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'unclaimed' })).toBe(4);
-    expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'too_large' })).toBe(1);
-    expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'queued' })).toBe(FIXTURES.length + 2);
-    // Six refusals: the garbage, the four unclaimed and the oversize message (every fixture completed).
-    expect(total(series, 'health_export_ingest_requests_total', { outcome: 'refused' })).toBe(6);
+    const added = (name: string, labels: Record<string, string>) => total(series, name, labels) - total(before, name, labels);
+    expect(added('health_export_mqtt_messages_total', { outcome: 'unclaimed' })).toBe(4);
+    expect(added('health_export_mqtt_messages_total', { outcome: 'too_large' })).toBe(1);
+    // The garbage and the valid message are queued; the oversize one is recorded failed without its body.
+    expect(added('health_export_mqtt_messages_total', { outcome: 'queued' })).toBe(2);
+    // Six refusals: the garbage, the four unclaimed and the oversize message.
+    expect(added('health_export_ingest_requests_total', { outcome: 'refused' })).toBe(6);
   });
 
   it('stores a message published at QoS 1 while the server was stopped once it starts again', async () => {
     await stopApp(t);
     await publish(owner.keyId, steps(6));
     t = await startApp(kind, env, false);
-    count += 1;
-    const latest = (await finished(t, owner.key, count)).at(-1)!;
+    const [latest] = await finished(t, owner.key, 1);
     expect(latest).toMatchObject({ status: 'completed', source: 'mqtt', counts: { received: 1, inserted: 1 } });
     const stored = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM quantity_samples WHERE source = 'mqtt-test-6'");
     expect(stored.rows[0]!.n).toBe(1);

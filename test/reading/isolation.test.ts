@@ -3,7 +3,7 @@
  * is not found, and none of their samples appear in lists, the summary or the export.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { readFixture } from '../helpers/fixtures.js';
 
@@ -14,7 +14,7 @@ describe.each(databaseKinds())("one user's data stays theirs (%s database)", (ki
   let a: string;
   let b: string;
   beforeAll(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
     ({ key: a } = await t.userWithKey('a@example.com'));
     ({ key: b } = await t.userWithKey('b@example.com'));
     for (const fixture of FIXTURES) expect((await t.ingest(readFixture(fixture), b)).statusCode).toBe(200);

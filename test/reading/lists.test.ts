@@ -5,7 +5,7 @@
  */
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { readFixture } from '../helpers/fixtures.js';
 
@@ -13,7 +13,7 @@ describe.each(databaseKinds())('sample lists (%s database)', (kind) => {
   let t: TestApp;
   let key: string;
   beforeAll(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
     ({ key } = await t.userWithKey('reader@example.com'));
     for (const fixture of ['real-metrics-2024-03.json', 'real-sleep-segments-2025-04.json', 'edge-cases-metrics.json']) {
       expect((await t.ingest(readFixture(fixture), key)).statusCode).toBe(200);

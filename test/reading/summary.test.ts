@@ -4,7 +4,8 @@
  * real fixture file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
+import { expectCountsAddUp } from '../helpers/counts.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
 
@@ -26,17 +27,19 @@ function localDate(instant: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
 }
 
-/** api.md's additive rule applied to the fixture: per day, the source with most samples, ties to the larger total. */
-function additiveByDay(points: { date: string; qty: number; source?: string }[], timeZone: string, factor = 1): Map<string, number> {
+/**
+ * api.md's one-source-per-day rule, written independently of the server: per day, the
+ * source with the most samples (or nights), a tie going to the larger total.
+ */
+function oneSourcePerDay(entries: { day: string; source: string; value: number }[]): Map<string, number> {
   const bySource = new Map<string, Map<string, { n: number; total: number }>>();
-  for (const point of points) {
-    const day = localDate(haeInstant(point.date), timeZone);
+  for (const { day, source, value } of entries) {
     const sources = bySource.get(day) ?? new Map<string, { n: number; total: number }>();
     bySource.set(day, sources);
-    const entry = sources.get(point.source ?? '') ?? { n: 0, total: 0 };
+    const entry = sources.get(source) ?? { n: 0, total: 0 };
     entry.n += 1;
-    entry.total += point.qty * factor;
-    sources.set(point.source ?? '', entry);
+    entry.total += value;
+    sources.set(source, entry);
   }
   const totals = new Map<string, number>();
   for (const [day, sources] of bySource) {
@@ -46,11 +49,16 @@ function additiveByDay(points: { date: string; qty: number; source?: string }[],
   return totals;
 }
 
+/** The additive rule applied to the fixture's points in a zone. */
+function additiveByDay(points: { date: string; qty: number; source?: string }[], timeZone: string, factor = 1): Map<string, number> {
+  return oneSourcePerDay(points.map((p) => ({ day: localDate(haeInstant(p.date), timeZone), source: p.source ?? '', value: p.qty * factor })));
+}
+
 describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
   let t: TestApp;
   let users = 0;
   beforeAll(async () => {
-    t = await createTestApp(kind);
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
   });
   afterAll(() => t.close());
 
@@ -59,7 +67,7 @@ describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
     const { key } = await t.userWithKey(`summary-${(users += 1)}@example.com`);
     if (samples.length > 0) {
       const response = await t.ingest({ samples }, key);
-      expect(response.json().counts).toMatchObject({ received: samples.length, rejected: 0 });
+      expect(expectCountsAddUp(response.json())).toMatchObject({ received: samples.length, rejected: 0 });
     }
     return key;
   }
@@ -77,19 +85,22 @@ describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
 
   it('matches totals computed from the real fixture by the api.md rules (13-17 March 2024, America/New_York)', async () => {
     const { key } = await t.userWithKey('fixture@example.com');
-    expect((await t.ingest(readFixture('real-metrics-2024-03.json'), key)).statusCode).toBe(200);
+    const ingested = await t.ingest(readFixture('real-metrics-2024-03.json'), key);
+    expect(ingested.statusCode).toBe(200);
+    expectCountsAddUp(ingested.json());
     const metrics: { name: string; data: any[] }[] = fixtureJson('real-metrics-2024-03.json').data.metrics;
     const points = (name: string) => metrics.find((m) => m.name === name)!.data;
     const zone = 'America/New_York';
     const steps = additiveByDay(points('step_count'), zone);
     const distance = additiveByDay(points('walking_running_distance'), zone, 1609.344);
     const energy = additiveByDay(points('active_energy'), zone);
-    const sleep = new Map<string, number>();
-    for (const night of points('sleep_analysis')) {
-      const day = localDate(haeInstant(night.sleepEnd), zone);
-      const stages = (night.core ?? 0) + (night.deep ?? 0) + (night.rem ?? 0);
-      sleep.set(day, (sleep.get(day) ?? 0) + (night.totalSleep ?? (stages > 0 ? stages : night.asleep)));
-    }
+    // Sleep takes one source per day too: nights are never added across sources.
+    const sleep = oneSourcePerDay(
+      points('sleep_analysis').map((night) => {
+        const stages = (night.core ?? 0) + (night.deep ?? 0) + (night.rem ?? 0);
+        return { day: localDate(haeInstant(night.sleepEnd), zone), source: night.source ?? '', value: night.totalSleep ?? (stages > 0 ? stages : night.asleep) };
+      }),
+    );
 
     const items = await days(key, '2024-03-13', '2024-03-17', zone);
     expect(items.map((item) => item.date)).toEqual(['2024-03-13', '2024-03-14', '2024-03-15', '2024-03-16', '2024-03-17']);
@@ -164,16 +175,22 @@ describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
     expect(day!.active_energy_kcal).toBe(45);
   });
 
-  it('gives distance in metres, energy in kcal and exercise in minutes whatever unit was sent', async () => {
-    const key = await userWith([
-      quantity('walking_running_distance', '2024-05-01T10:00:00Z', '2024-05-01T10:00:00Z', 1, 'iPhone', 'mi'),
-      quantity('basal_energy_burned', '2024-05-01T10:00:00Z', '2024-05-01T10:00:00Z', 418.4, 'iPhone', 'kJ'),
-      quantity('apple_exercise_time', '2024-05-01T10:00:00Z', '2024-05-01T10:00:00Z', 30, 'Apple Watch', 'min'),
-    ]);
+  it.each([
+    { field: 'distance_m', metric: 'walking_running_distance', value: 1, unit: 'mi', expected: 1609.344 },
+    { field: 'active_energy_kcal', metric: 'active_energy', value: 41.84, unit: 'kJ', expected: 10 },
+    { field: 'basal_energy_kcal', metric: 'basal_energy_burned', value: 418.4, unit: 'kJ', expected: 100 },
+    { field: 'exercise_min', metric: 'apple_exercise_time', value: 30, unit: 'min', expected: 30 },
+    { field: 'exercise_min', metric: 'apple_exercise_time', value: 1, unit: 'hr', expected: 60 },
+    { field: 'steps', metric: 'step_count', value: 1234, unit: 'count', expected: 1234 },
+    { field: 'flights', metric: 'flights_climbed', value: 3, unit: 'count', expected: 3 },
+  ])('gives $field from $metric sent in $unit ($value → $expected)', async ({ field, metric, value, unit, expected }) => {
+    const key = await userWith([quantity(metric, '2024-05-01T10:00:00Z', '2024-05-01T10:00:00Z', value, 'iPhone', unit)]);
     const [day] = await days(key, '2024-05-01', '2024-05-01');
-    expect(day!.distance_m).toBeCloseTo(1609.344, 9);
-    expect(day!.basal_energy_kcal).toBeCloseTo(100, 9);
-    expect(day!.exercise_min).toBeCloseTo(30, 9);
+    expect(day![field]).toBeCloseTo(expected, 9);
+    // Only that field: each metric feeds exactly one.
+    for (const other of ['steps', 'distance_m', 'active_energy_kcal', 'basal_energy_kcal', 'exercise_min', 'flights'].filter((f) => f !== field)) {
+      expect(day![other], other).toBeNull();
+    }
   });
 
   it('gives heart rate min/avg/max over every source, and averages resting heart rate and HRV', async () => {
@@ -195,14 +212,20 @@ describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
     kind: 'sleep_segment', type: 'sleep_analysis', start, end, source, stage, hours: (Date.parse(end) - Date.parse(start)) / 3_600_000,
   });
 
-  it('counts a raw sleep segment for day D when it ends from 18:00 on D-1 to before 18:00 on D, local time', async () => {
-    // Europe/Berlin is UTC+2 in May: 18:00 local is 16:00Z.
+  it.each([
+    // 18:00 local on 1 May 2024 as an instant, in zones east, west and off the hour.
+    { zone: 'Europe/Berlin', sixPm: '2024-05-01T16:00:00Z' },
+    { zone: 'America/New_York', sixPm: '2024-05-01T22:00:00Z' },
+    { zone: 'Asia/Kathmandu', sixPm: '2024-05-01T12:15:00Z' },
+  ])('counts a raw sleep segment for day D when it ends from 18:00 on D-1 to before 18:00 on D, local time ($zone)', async ({ zone, sixPm }) => {
+    const minutes = (m: number) => new Date(Date.parse(sixPm) + m * 60_000).toISOString();
     const key = await userWith([
-      segment('Core', '2024-05-01T15:00:00Z', '2024-05-01T15:59:00Z'), // ends 17:59 on 1 May: counts for 1 May
-      segment('Deep', '2024-05-01T15:00:00Z', '2024-05-01T16:00:00Z'), // ends 18:00 on 1 May: counts for 2 May
-      segment('REM', '2024-05-01T22:00:00Z', '2024-05-01T23:00:00Z'), // the night of 1-2 May: 2 May
+      segment('Core', minutes(-60), minutes(-1)), // ends 17:59 on 1 May: counts for 1 May
+      segment('Deep', minutes(-60), minutes(0)), // ends 18:00 on 1 May: counts for 2 May
+      segment('REM', minutes(360), minutes(420)), // the night of 1-2 May: 2 May
+      segment('Asleep', minutes(24 * 60 - 30), minutes(24 * 60)), // ends 18:00 on 2 May: 3 May, outside the range
     ]);
-    const items = await days(key, '2024-05-01', '2024-05-02', 'Europe/Berlin');
+    const items = await days(key, '2024-05-01', '2024-05-02', zone);
     expect(items[0]!.sleep.core_h).toBeCloseTo(59 / 60, 9);
     expect(items[0]!.sleep.deep_h).toBeNull();
     expect(items[1]!.sleep).toMatchObject({ core_h: null, deep_h: 1, rem_h: 1, asleep_h: 2 });
@@ -221,6 +244,56 @@ describe.each(databaseKinds())('daily summary (%s database)', (kind) => {
     const [day] = await days(key, '2024-05-02', '2024-05-02');
     expect(day!.sleep.asleep_h).toBeCloseTo(1 + 1.5 + 0.5 + 1 + 0.25, 9);
     expect(day!.sleep).toMatchObject({ core_h: 1, deep_h: 1.5, rem_h: 0.5, awake_h: 0.75, in_bed_h: 8 });
+  });
+
+  it('takes one source per day for raw sleep, as for steps: a phone and a watch recording the same night are not added', async () => {
+    const key = await userWith([
+      // The watch: three segments, 6 h asleep.
+      segment('Core', '2024-05-01T22:00:00Z', '2024-05-02T01:00:00Z', 'Apple Watch'),
+      segment('Deep', '2024-05-02T01:00:00Z', '2024-05-02T02:00:00Z', 'Apple Watch'),
+      segment('REM', '2024-05-02T02:00:00Z', '2024-05-02T04:00:00Z', 'Apple Watch'),
+      // The phone: two segments, 7 h asleep, of the same night.
+      segment('Asleep', '2024-05-01T22:00:00Z', '2024-05-02T03:00:00Z', 'iPhone'),
+      segment('Asleep', '2024-05-02T03:00:00Z', '2024-05-02T05:00:00Z', 'iPhone'),
+    ]);
+    const [day] = await days(key, '2024-05-02', '2024-05-02');
+    // The source with the most segments wins (the watch), whole: not 13 h, not a mix.
+    expect(day!.sleep).toMatchObject({ asleep_h: 6, core_h: 3, deep_h: 1, rem_h: 2 });
+  });
+
+  it('breaks a tie in sleep segments between sources with the longer sleep', async () => {
+    const key = await userWith([
+      segment('Core', '2024-05-01T22:00:00Z', '2024-05-02T02:00:00Z', 'Apple Watch'),
+      segment('Asleep', '2024-05-01T22:00:00Z', '2024-05-02T03:00:00Z', 'iPhone'),
+    ]);
+    const [day] = await days(key, '2024-05-02', '2024-05-02');
+    expect(day!.sleep).toMatchObject({ asleep_h: 5, core_h: null });
+  });
+
+  it('takes one source per day for summarised nights: the phone and the watch each sending a night are not added', async () => {
+    const key = await userWith([
+      night('2024-05-02T06:00:00Z', { total_sleep: 7, core: 4, deep: 1, rem: 2 }, 'Apple Watch'),
+      night('2024-05-02T06:30:00Z', { total_sleep: 6.5 }, 'iPhone'),
+    ]);
+    const [day] = await days(key, '2024-05-02', '2024-05-02');
+    // One night each: the tie goes to the longer sleep, the watch's, with its own stages.
+    expect(day!.sleep).toMatchObject({ asleep_h: 7, core_h: 4, deep_h: 1, rem_h: 2 });
+  });
+
+  it('moves the 18:00 sleep boundary with the clock across a daylight-saving change', async () => {
+    // Berlin: UTC+1 until 31 March 2024 02:00, UTC+2 after. 18:00 local is 17:00Z on 30 March, 16:00Z on 31 March.
+    const key = await userWith([
+      segment('Core', '2024-03-30T16:00:00Z', '2024-03-30T16:59:00Z'), // ends 17:59 on 30 March: 30 March
+      segment('Deep', '2024-03-30T16:00:00Z', '2024-03-30T17:00:00Z'), // ends 18:00 on 30 March: 31 March
+      segment('REM', '2024-03-31T15:00:00Z', '2024-03-31T15:59:00Z'), // ends 17:59 on 31 March: 31 March
+      segment('Asleep', '2024-03-31T15:00:00Z', '2024-03-31T16:00:00Z'), // ends 18:00 on 31 March: 1 April
+    ]);
+    const items = await days(key, '2024-03-30', '2024-04-01', 'Europe/Berlin');
+    expect(items.map((item) => [item.sleep.core_h, item.sleep.deep_h, item.sleep.rem_h, item.sleep.asleep_h])).toEqual([
+      [59 / 60, null, null, 59 / 60],
+      [null, 1, 59 / 60, 1 + 59 / 60],
+      [null, null, null, 1],
+    ]);
   });
 
   const night = (end: string, hours: Record<string, number | null>, source = 'iPhone'): Sample => ({

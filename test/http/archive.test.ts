@@ -1,0 +1,127 @@
+/**
+ * Archive first, byte for byte: whatever arrives is stored so that decompressing
+ * it gives back exactly the bytes sent, with their SHA-256, before anything can
+ * fail; a duplicate of an upload still in progress answers with that upload's
+ * status; an upload the database cannot take is refused in a way the phone retries.
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { archiveBytes } from '../../src/ingest/body.js';
+import { createPostgresDatabase } from '../../src/storage/database.js';
+import { ADMIN_KEY, createTestApp, TEST_ENV, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
+import { createPostgres, databaseKinds, silent } from '../helpers/databases.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** A standard payload with what a careless archive would change: key order, spacing, non-ASCII text, a BOM-free CRLF. */
+const payload = (tag: string) =>
+  Buffer.from(
+    `{ "samples" :[\r\n  {"value": 12, "kind":"quantity","type":"step_count","start":"2024-05-01T10:00:00+02:00","unit":"count",` +
+      `"source":"Sam’s iPhone — ${tag}" , "extra": {"note": "ü\\u00e9\\ud83d\\ude00"}}]  }\r\n`,
+    'utf8',
+  );
+
+describe.each(databaseKinds())('the archive (%s database)', (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(kind, { env: WAIT_FOR_OUTCOME });
+  });
+  afterAll(() => t.close());
+
+  async function stored(id: string) {
+    const row = await t.db.query<{ body: Uint8Array; sha256: string; size_bytes: number }>(
+      'SELECT body, sha256, size_bytes::int AS size_bytes FROM raw_ingestions WHERE id = $1',
+      [id],
+    );
+    const { body, ...rest } = row.rows[0]!;
+    return { body: Buffer.from(body), ...rest };
+  }
+
+  it.each([
+    { encoding: undefined, compress: false },
+    { encoding: 'gzip', compress: true },
+    { encoding: 'x-gzip', compress: true },
+  ])('keeps a body sent with Content-Encoding $encoding byte for byte, with the SHA-256 of what was sent', async ({ encoding, compress }) => {
+    const sent = payload(String(encoding));
+    const wire = compress ? gzipSync(sent, { level: 9 }) : sent;
+    const response = await t.ingest(wire, ADMIN_KEY, encoding ? { 'content-encoding': encoding } : {});
+    expect(response.statusCode, response.body).toBe(200);
+    const { id } = response.json();
+
+    const archive = await stored(id);
+    expect(gunzipSync(archive.body).equals(sent)).toBe(true);
+    expect(archive.sha256).toBe(sha256(sent));
+    expect(archive.size_bytes).toBe(sent.length);
+    // The phone's own gzip is kept as it came, not compressed again.
+    if (compress) expect(archive.body.equals(wire)).toBe(true);
+    const view = await t.app.inject({ url: `/api/v1/ingestions/${id}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(view.json()).toMatchObject({ sha256: sha256(sent), size_bytes: sent.length, status: 'completed' });
+    // And what was stored is what the body said, down to the emoji.
+    const source = await t.db.query<{ source: string; extra: { note: string } }>('SELECT source, extra FROM quantity_samples WHERE ingestion_id = $1', [id]);
+    expect(source.rows).toEqual([{ source: `Sam’s iPhone — ${encoding}`, extra: { note: 'üé😀' } }]);
+  });
+
+  it('keeps a body that is not even UTF-8 byte for byte, as a failed ingestion', async () => {
+    const sent = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x00, 0x80, 0x22, 0x7d]);
+    const response = await t.ingest(sent);
+    expect(response.statusCode).toBe(400);
+    const id = /kept as ingestion ([0-9a-f-]{36})/.exec(response.json().error.message)![1]!;
+    const archive = await stored(id);
+    expect(gunzipSync(archive.body).equals(sent)).toBe(true);
+    expect(archive.sha256).toBe(sha256(sent));
+  });
+
+  it('answers a duplicate of an upload still queued with that upload, its status and 202, recording nothing new', async () => {
+    const { key, userId } = await t.userWithKey('queued@example.com');
+    const sent = payload('queued');
+    // Archived but not processed: this app has no workers (INGEST_WORKERS=0), so it stays queued.
+    const body = await archiveBytes(sent);
+    const { ingestion } = await t.app.services.ingest.queue({ userId, keyId: null, source: 'http', headers: {} }, body);
+    expect(ingestion.status).toBe('queued');
+
+    const response = await t.ingest(sent, key);
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({ id: ingestion.id, duplicate_of: ingestion.id, duplicate: true, status: 'queued' });
+    const rows = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM raw_ingestions WHERE user_id = $1', [userId]);
+    expect(rows.rows[0]!.n).toBe(1);
+  });
+});
+
+describe.skipIf(!databaseKinds().includes('postgres'))('an upload while the database is down (postgres database)', () => {
+  it(
+    'is refused with 503 and Retry-After, so the phone sends it again (it answered 500 internal error)',
+    async () => {
+      const { url, postgis, db: direct } = await createPostgres();
+      await direct.close();
+      const proxy = await startTcpProxy(url);
+      const db = createPostgresDatabase({ url: proxy.url, poolSize: 2, connectTimeoutMs: 1000, statementTimeoutMs: 0, applicationName: 'tests' }, silent);
+      const app = await buildApp(loadConfig({ ...TEST_ENV, API_KEY_CACHE_SECONDS: '3600' }), { db, logger: silent, redis: null, postgis });
+      try {
+        await app.services.keys.bootstrap();
+        const auth = { authorization: `Bearer ${ADMIN_KEY}` };
+        // The key is verified (and cached) while the database is up: the archive write is what meets the outage.
+        expect((await app.inject({ url: '/api/v1/ingestions', headers: auth })).statusCode).toBe(200);
+        proxy.refuse();
+        const response = await app.inject({
+          method: 'POST',
+          url: '/api/v1/ingest',
+          headers: { ...auth, 'content-type': 'application/json' },
+          payload: payload('outage'),
+        });
+        expect(response.statusCode, response.body).toBe(503);
+        expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+        expect(response.json().error.code).toBe('DATABASE_UNAVAILABLE');
+      } finally {
+        proxy.restore();
+        await app.close();
+        await app.services.ingest.stop();
+        await db.close();
+        await proxy.close();
+      }
+    },
+  );
+});
