@@ -127,8 +127,9 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
 
 /**
  * PGlite's defaults cost an idle embedded server 868 to 913 MB of RSS; these
- * settings bring it to 240 to 300 MB (measured with `npm start` on a new data
- * folder, 2-core machine under load; docs/operations.md#sizing). Where it went:
+ * settings bring it to 260 to 320 MB (measured with `npm start` on a new data
+ * folder and on restarts, 2-core machine under load; docs/operations.md#sizing).
+ * Where it went:
  *
  * - Creating a new folder runs initdb in a second PGlite instance inside
  *   `PGlite.create`; that instance, its WebAssembly memory and initdb's stay
@@ -139,10 +140,12 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
  *   188 MB and is mostly touched; 16 MB keeps the heap at its 128 MB minimum
  *   (`initialMemory` can only raise it) and an existing folder opens at 191 MB
  *   instead of 314 MB. The files sit in the OS page cache anyway, and ingest
- *   throughput was the same (100,000 and 500,000 samples, back-to-back runs);
- *   the RSS left after a 500,000-sample upload was +128 to +307 MB instead of
- *   +315 to +331 MB. wal_buffers follows it (1/32). work_mem and the others are
- *   only touched while a query needs them.
+ *   throughput was the same within the noise of a loaded machine (100,000
+ *   samples: 3,023 and 3,434/s against 2,919 and 2,881/s; 500,000: 3,882 and
+ *   3,147/s against 3,332 and 3,248/s, runs alternated). The cache can now keep
+ *   at most 16 MB of the memory a large upload adds, instead of 128 MB.
+ *   wal_buffers follows it (1/32); work_mem and the others are only touched
+ *   while a statement needs them.
  */
 const EMBEDDED_START_PARAMS = ['-c', 'shared_buffers=16MB'];
 
