@@ -74,7 +74,8 @@ describe('the first start on an empty folder', () => {
     expect((await ingestions(server, key)).status).toBe(200);
     // With a key in place the line no longer says there is none.
     expect(startupLine(server.output())).not.toContain('No API key for a phone exists yet');
-  });
+    // Two servers and two CLI runs each start PGlite, and a new folder is created by a child process first.
+  }, 180_000);
 
   it('with ADMIN_API_KEY, prints commands that work while the server runs', async () => {
     const env = { DATA_DIR: await freshDir(), ADMIN_API_KEY: 'first-run-admin-key-0123456789' };
