@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseHaeDate } from '../../src/ingest/dates.js';
+import { openPglite } from '../../src/storage/database.js';
 import { monthOf } from '../../src/storage/partitions.js';
 import type { Generated } from '../generate.js';
 
@@ -89,8 +90,8 @@ export async function postgresCeiling(url: string): Promise<Ceiling> {
 
 /** The embedded equivalent: PGlite on a folder, in this process, fed through its /dev/blob device. */
 export async function embeddedCeiling(dataDir: string): Promise<Ceiling> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create({ dataDir });
+  // The server's own settings (shared_buffers), so the ceiling is measured on the same database.
+  const db = await openPglite(dataDir);
   await db.exec(TABLE);
   return {
     async copy(lines, months) {

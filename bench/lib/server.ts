@@ -17,6 +17,8 @@ export const BENCH_ENV: Record<string, string> = {
   API_KEY_PEPPER: 'bench-pepper-0123456789abcdef',
   INGEST_SYNC_BUDGET_MS: '600000',
   DATABASE_STATEMENT_TIMEOUT_MS: '0',
+  // A 95 MB upload to the embedded database takes minutes on a loaded machine: the connection must outlive it.
+  REQUEST_TIMEOUT_SECONDS: '3600',
   // Read by the rate limiter (issue 5) once merged; unknown variables are ignored until then.
   RATE_LIMIT_REQUESTS_PER_HOUR: '10000000',
   RATE_LIMIT_IP_REQUESTS_PER_HOUR: '10000000',

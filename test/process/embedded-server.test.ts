@@ -3,7 +3,8 @@
  * DATA_DIR, kept across restarts, guarded against a second opener, and a clean
  * exit on SIGTERM that lets a request in progress finish.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,18 @@ describe('the embedded server process', () => {
   });
 
   const get = (url: string) => fetch(url, { headers: { authorization: `Bearer ${ADMIN}` } });
+
+  // Linux only (/proc). A bound only the old defaults break, far from what a loaded machine adds.
+  it.runIf(existsSync('/proc/self/status'))(
+    'stays under 500 MB at rest after its first start on a new folder (initdb left PGlite at 868 MB)',
+    async () => {
+      // Migrated, listening, and a request served: the idle server a person leaves running.
+      expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+      const status = await readFile(`/proc/${server.pid}/status`, 'utf8');
+      const rssMb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
+      expect(rssMb).toBeLessThan(500);
+    },
+  );
 
   it('answers /health and /ready, serves the OpenAPI document and renders /docs', async () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);

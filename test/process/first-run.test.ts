@@ -77,7 +77,8 @@ describe('the first start on an empty folder', () => {
     // With a key in place the line says where, and no longer tells the user to stop the server for a key (it used to at every start).
     const again = startupLine(server.output());
     expect(again).toBe(`listening on ${server.url}; data in embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`);
-  });
+    // Two servers and two CLI runs each start PGlite, and a new folder is created by a child process first.
+  }, 180_000);
 
   it('warns at start-up that TRUST_PROXY=true lets a client choose its address, naming the safer settings', async () => {
     server = await startServerProcess({ DATA_DIR: await freshDir(), TRUST_PROXY: 'true' });
