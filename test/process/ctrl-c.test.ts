@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { generateHaePayload } from '../../bench/generate.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
-const ADMIN = 'ctrl-c-admin-key-0123456789';
+const ADMIN = 'ctrl-c-admin-key-0123456789-abcdefghij';
 
 /** Starts a POST /ingest and sends only the first `sent` bytes of the body; `finish()` sends the rest. */
 function partialUpload(url: string, body: Buffer, sent: number) {

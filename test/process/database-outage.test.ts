@@ -20,7 +20,7 @@ import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-const ADMIN = 'outage-admin-key-0123456789';
+const ADMIN = 'outage-admin-key-0123456789-abcdefghij';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -56,6 +56,7 @@ describe.skipIf(!inject('postgresTemplate'))('PostgreSQL lost during an upload',
       MQTT_TOPIC: `${topic}/+`,
       MQTT_CLIENT_ID: topic,
       DATABASE_URL: proxy.url,
+      API_KEY_PEPPER: 'outage-test-pepper-0123456789',
       ADMIN_API_KEY: ADMIN,
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
       INGEST_SYNC_BUDGET_MS: '120000',

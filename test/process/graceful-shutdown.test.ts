@@ -16,7 +16,7 @@ import { createPostgres } from '../helpers/databases.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-const ADMIN = 'shutdown-admin-key-0123456789';
+const ADMIN = 'shutdown-admin-key-0123456789-abcdefghij';
 const START_TIMEOUT_MS = 180_000;
 const headers = { authorization: `Bearer ${ADMIN}` };
 
@@ -85,7 +85,7 @@ const modes: Mode[] = [
           env: async () => {
             const { db, url } = await createPostgres();
             await db.close();
-            return { DATABASE_URL: url };
+            return { DATABASE_URL: url, API_KEY_PEPPER: 'shutdown-test-pepper-0123456789' };
           },
           outcome: (env: Record<string, string>, id: string) => postgresOutcome(env.DATABASE_URL!, id),
         },
@@ -134,7 +134,7 @@ describe.each(modes)('SIGTERM during an ingestion ($name)', (mode) => {
     const log = server.output();
     expect(log).not.toContain('killed by timeout');
     expect(log).not.toContain('shutdown step failed');
-    const signalled = log.indexOf('"msg":"shutting down"');
+    const signalled = log.indexOf('"msg":"shutting down');
     const completed = log.indexOf('"msg":"ingestion completed"');
     expect(signalled, `the shutdown was logged:\n${log.slice(-3000)}`).toBeGreaterThan(-1);
     // The signal came while the batch ran: it completed after the shutdown began, in this process.
@@ -156,7 +156,7 @@ describe.skipIf(!inject('postgresTemplate'))('SHUTDOWN_TIMEOUT_SECONDS (postgres
     await db.close();
     proxy = await startTcpProxy(url);
     server = await startServerProcess(
-      { DATABASE_URL: proxy.url, ADMIN_API_KEY: ADMIN, INGEST_SYNC_BUDGET_MS: '0', BATCH_CHUNK_SIZE: '500', SHUTDOWN_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'info' },
+      { DATABASE_URL: proxy.url, API_KEY_PEPPER: 'shutdown-test-pepper-0123456789', ADMIN_API_KEY: ADMIN, INGEST_SYNC_BUDGET_MS: '0', BATCH_CHUNK_SIZE: '500', SHUTDOWN_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'info' },
       START_TIMEOUT_MS,
       { nodeArgs: [] },
     );

@@ -75,7 +75,7 @@ describe('start-up with bad configuration', () => {
 
   it('stops at start-up without API_KEY_PEPPER, saying how to create one, and stores no pepper in the database', async () => {
     const url = await createEmptyPostgres();
-    const result = await runProcess(['src/main.ts'], { DATABASE_URL: url });
+    const result = await runProcess(START, { DATABASE_URL: url });
     expect(result.code).toBe(1);
     expect(result.stdout + result.stderr).toMatch(/API_KEY_PEPPER: not set.*openssl rand -base64 32.*API_KEY_PEPPER_FILE/);
     const client = new pg.Client({ connectionString: url });
