@@ -4,10 +4,13 @@
  * Each test file starts from an empty state via resetDatabase().
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { createPgliteDatabase, createPostgresDatabase, type Database } from '../../src/storage/database.js';
+import { createPgliteDatabase, createPostgresDatabase, type Database, type Queryable } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { forgetPartitions, PARTITIONED_TABLES } from '../../src/storage/partitions.js';
 import { enablePostgis } from '../../src/storage/postgis.js';
@@ -85,4 +88,42 @@ export async function resetDatabase(db: Database): Promise<void> {
   );
   if (partitions.rows.length > 0) await db.query(`DROP TABLE ${partitions.rows.map((row) => row.name).join(', ')}`);
   forgetPartitions(db);
+}
+
+/** Every table a sample can land in: after an ingestion each sample is in exactly one row of them. */
+export const SAMPLE_TABLES = ['quantity_samples', 'heart_rate_samples', 'blood_pressure_samples', 'sleep_segments', 'sleep_nights', 'health_events', 'ecg_recordings', 'workouts'];
+
+/** The rows of all the sample tables together. */
+export async function sampleRowCount(db: Queryable): Promise<number> {
+  const counts = await db.query<{ n: number }>(SAMPLE_TABLES.map((table) => `SELECT count(*)::int AS n FROM ${table}`).join(' UNION ALL '));
+  return counts.rows.reduce((sum, row) => sum + row.n, 0);
+}
+
+/**
+ * A database for a server process of each kind the tests run: its own fresh
+ * PostgreSQL database (with the pepper PostgreSQL requires), or an empty
+ * DATA_DIR for the embedded one. `read` opens it from the test once the server
+ * has stopped (an embedded folder has one opener at a time).
+ */
+export function serverDatabases(tmpPrefix: string): { kind: DatabaseKind; env: () => Promise<Record<string, string>> }[] {
+  return databaseKinds().map((kind) => ({
+    kind,
+    env: async (): Promise<Record<string, string>> => {
+      if (kind === 'embedded') return { DATA_DIR: await mkdtemp(path.join(tmpdir(), tmpPrefix)) };
+      const { db, url } = await createPostgres();
+      await db.close();
+      return { DATABASE_URL: url, API_KEY_PEPPER: 'process-test-pepper-0123456789' };
+    },
+  }));
+}
+
+export async function readServerDatabase<T>(env: Record<string, string>, read: (db: Queryable) => Promise<T>): Promise<T> {
+  // Where the server keeps its embedded database inside DATA_DIR (src/storage/open.ts).
+  const db = env.DATABASE_URL ? new pg.Client({ connectionString: env.DATABASE_URL }) : await createPgliteDatabase(path.join(env.DATA_DIR!, 'pgdata'));
+  if (db instanceof pg.Client) await db.connect();
+  try {
+    return await read(db);
+  } finally {
+    await (db instanceof pg.Client ? db.end() : db.close());
+  }
 }

@@ -16,6 +16,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { readyRedis } from '../helpers/redis.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
 
 /** Generous: an answer that takes longer than this is a hang, not a slow answer. */
 const CLIENT_TIMEOUT_MS = 10_000;
@@ -29,14 +30,6 @@ async function within<T>(work: Promise<T>, what: string): Promise<T> {
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -101,8 +94,8 @@ describe.skipIf(!inject('redisAvailable'))('rate limits while Redis goes away an
   }
 
   async function expectBackToRedis() {
-    await until(() => !a.app.services.rateLimits.degraded && !b.app.services.rateLimits.degraded, 'both instances back on Redis');
-    await until(async () => (await ready(a)).status === 'ok', '/ready ok');
+    await until('both instances back on Redis', () => !a.app.services.rateLimits.degraded && !b.app.services.rateLimits.degraded);
+    await until('/ready ok', async () => (await ready(a)).status === 'ok');
   }
 
   it('shares one count between two instances while Redis is up', async () => {

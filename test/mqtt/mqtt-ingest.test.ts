@@ -18,6 +18,7 @@ import { FIXTURES_DIR, readFixture } from '../helpers/fixtures.js';
 import { scrape, total } from '../helpers/prometheus.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
 
 const BROKER = testServices.mqttUrl ?? 'mqtt://127.0.0.1:1883';
 const MAX_MB = 2;
@@ -31,16 +32,6 @@ const steps = (n: number) =>
 
 function mqttEnv(prefix: string, clientId: string, url = BROKER) {
   return { MQTT_URL: url, MQTT_TOPIC: `${prefix}/+`, MQTT_CLIENT_ID: clientId, MQTT_MAX_MESSAGE_MB: String(MAX_MB), INGEST_WORKERS: '1', INGEST_POLL_INTERVAL_MS: '50' };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function ingestions(t: TestApp, key: string, userId?: string): Promise<Ingestion[]> {

@@ -5,33 +5,17 @@
  * comes once the ingestion is processing and some of its rows exist, never after a
  * guessed delay.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generateHaePayload } from '../../bench/generate.js';
-import { createPgliteDatabase, type Queryable } from '../../src/storage/database.js';
-import { createPostgres } from '../helpers/databases.js';
+import type { Queryable } from '../../src/storage/database.js';
+import { readServerDatabase, sampleRowCount, serverDatabases } from '../helpers/databases.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { until } from '../helpers/until.js';
 
 const ADMIN = 'crash-admin-key-0123456789-abcdefghij';
 /** Opening an embedded folder a killed server left behind means recovering its WAL: slow on a loaded machine. */
 const START_TIMEOUT_MS = 180_000;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Every table a sample can land in: each sample of the payload must be in exactly one row of them. */
-const SAMPLE_TABLES = ['quantity_samples', 'heart_rate_samples', 'blood_pressure_samples', 'sleep_segments', 'sleep_nights', 'health_events', 'ecg_recordings', 'workouts'];
 
 interface Stored {
   total: number;
@@ -39,57 +23,17 @@ interface Stored {
 }
 
 async function storedRows(db: Queryable): Promise<Stored> {
-  const counts = await db.query<{ n: number }>(SAMPLE_TABLES.map((table) => `SELECT count(*)::int AS n FROM ${table}`).join(' UNION ALL '));
   const heartRate = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM heart_rate_samples');
-  return { total: counts.rows.reduce((sum, row) => sum + row.n, 0), heartRate: heartRate.rows[0]!.n };
+  return { total: await sampleRowCount(db), heartRate: heartRate.rows[0]!.n };
 }
 
-type Mode = {
-  name: string;
-  samples: number;
-  env: () => Promise<Record<string, string>>;
-  /** The rows stored, read once the last server has stopped (the embedded folder has one opener at a time). */
-  rows: (env: Record<string, string>) => Promise<Stored>;
-};
-
-const modes: Mode[] = [
-  ...(inject('postgresTemplate')
-    ? [
-        {
-          name: 'postgres',
-          samples: 150_000,
-          env: async () => {
-            const { db, url } = await createPostgres();
-            await db.close();
-            return { DATABASE_URL: url, API_KEY_PEPPER: 'crash-recovery-pepper-0123456789' };
-          },
-          rows: async (env: Record<string, string>) => {
-            const client = new pg.Client({ connectionString: env.DATABASE_URL });
-            await client.connect();
-            try {
-              return await storedRows(client);
-            } finally {
-              await client.end();
-            }
-          },
-        },
-      ]
-    : []),
-  {
-    name: 'embedded',
-    samples: 60_000,
-    env: async () => ({ DATA_DIR: await mkdtemp(path.join(tmpdir(), 'hea-crash-')) }),
-    rows: async (env) => {
-      // Where the server keeps its database inside DATA_DIR (src/storage/open.ts).
-      const db = await createPgliteDatabase(path.join(env.DATA_DIR!, 'pgdata'));
-      try {
-        return await storedRows(db);
-      } finally {
-        await db.close();
-      }
-    },
-  },
-];
+const modes = serverDatabases('hea-crash-').map(({ kind, env }) => ({
+  name: kind,
+  samples: kind === 'postgres' ? 150_000 : 60_000,
+  env,
+  /** The rows stored, read once the last server has stopped. */
+  rows: (env: Record<string, string>) => readServerDatabase(env, storedRows),
+}));
 
 describe.each(modes)('an ingestion interrupted by SIGKILL ($name)', (mode) => {
   const servers: ServerProcess[] = [];

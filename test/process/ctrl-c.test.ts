@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { generateHaePayload } from '../../bench/generate.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { until } from '../helpers/until.js';
 
 const ADMIN = 'ctrl-c-admin-key-0123456789-abcdefghij';
 
@@ -43,11 +44,6 @@ function partialUpload(url: string, body: Buffer, sent: number) {
   // A request cut off by a forced exit rejects; the tests that cut it off do not wait for it.
   answer.catch(() => {});
   return { answer, finish: () => finish() };
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 600 && !check(); i++) await sleep(100);
-  if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('Ctrl-C on npm start (SIGINT to its process group)', () => {

@@ -19,18 +19,9 @@ import { createPostgres } from '../helpers/databases.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { testServices } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
 
 const ADMIN = 'outage-admin-key-0123456789-abcdefghij';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!inject('postgresTemplate'))('PostgreSQL lost during an upload', () => {
   let server: ServerProcess | undefined;

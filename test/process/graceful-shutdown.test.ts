@@ -4,31 +4,18 @@
  * to redo), and SHUTDOWN_TIMEOUT_SECONDS bounds the wait when that work cannot
  * finish (the database hangs), leaving the ingestion for the next start.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { generateHaePayload } from '../../bench/generate.js';
-import { createPgliteDatabase, type Queryable } from '../../src/storage/database.js';
-import { createPostgres } from '../helpers/databases.js';
+import type { Queryable } from '../../src/storage/database.js';
+import { readServerDatabase, sampleRowCount, serverDatabases } from '../helpers/databases.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
 
 const ADMIN = 'shutdown-admin-key-0123456789-abcdefghij';
 const START_TIMEOUT_MS = 180_000;
 const headers = { authorization: `Bearer ${ADMIN}` };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Posts a large upload answered 202, and waits until it is processing with some of its rows readable. */
 async function uploadAndWaitForRows(server: ServerProcess, samples: number) {
@@ -59,53 +46,15 @@ interface Outcome {
 
 async function outcomeIn(db: Queryable, id: string): Promise<Outcome> {
   const ingestion = await db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM raw_ingestions WHERE id = $1', [id]);
-  const tables = ['quantity_samples', 'heart_rate_samples', 'blood_pressure_samples', 'sleep_segments', 'sleep_nights', 'health_events', 'ecg_recordings', 'workouts'];
-  const counts = await db.query<{ n: number }>(tables.map((table) => `SELECT count(*)::int AS n FROM ${table}`).join(' UNION ALL '));
-  return { ...ingestion.rows[0]!, rows: counts.rows.reduce((sum, row) => sum + row.n, 0) };
+  return { ...ingestion.rows[0]!, rows: await sampleRowCount(db) };
 }
 
-async function postgresOutcome(url: string, id: string): Promise<Outcome> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await outcomeIn(client, id);
-  } finally {
-    await client.end();
-  }
-}
-
-type Mode = { name: string; samples: number; env: () => Promise<Record<string, string>>; outcome: (env: Record<string, string>, id: string) => Promise<Outcome> };
-
-const modes: Mode[] = [
-  ...(inject('postgresTemplate')
-    ? [
-        {
-          name: 'postgres',
-          samples: 150_000,
-          env: async () => {
-            const { db, url } = await createPostgres();
-            await db.close();
-            return { DATABASE_URL: url, API_KEY_PEPPER: 'shutdown-test-pepper-0123456789' };
-          },
-          outcome: (env: Record<string, string>, id: string) => postgresOutcome(env.DATABASE_URL!, id),
-        },
-      ]
-    : []),
-  {
-    name: 'embedded',
-    samples: 60_000,
-    env: async () => ({ DATA_DIR: await mkdtemp(path.join(tmpdir(), 'hea-shutdown-')) }),
-    outcome: async (env, id) => {
-      // Where the server keeps its database inside DATA_DIR (src/storage/open.ts); readable once it has exited.
-      const db = await createPgliteDatabase(path.join(env.DATA_DIR!, 'pgdata'));
-      try {
-        return await outcomeIn(db, id);
-      } finally {
-        await db.close();
-      }
-    },
-  },
-];
+const modes = serverDatabases('hea-shutdown-').map(({ kind, env }) => ({
+  name: kind,
+  samples: kind === 'postgres' ? 150_000 : 60_000,
+  env,
+  outcome: (env: Record<string, string>, id: string) => readServerDatabase(env, (db) => outcomeIn(db, id)),
+}));
 
 describe.each(modes)('SIGTERM during an ingestion ($name)', (mode) => {
   const servers: ServerProcess[] = [];
@@ -152,11 +101,11 @@ describe.skipIf(!inject('postgresTemplate'))('SHUTDOWN_TIMEOUT_SECONDS (postgres
   });
 
   it('ends the process after that long when the work cannot finish, leaving the ingestion to the next start', async () => {
-    const { db, url } = await createPostgres();
-    await db.close();
-    proxy = await startTcpProxy(url);
+    const [postgres] = serverDatabases('hea-shutdown-').filter((d) => d.kind === 'postgres');
+    const database = await postgres!.env();
+    proxy = await startTcpProxy(database.DATABASE_URL!);
     server = await startServerProcess(
-      { DATABASE_URL: proxy.url, API_KEY_PEPPER: 'shutdown-test-pepper-0123456789', ADMIN_API_KEY: ADMIN, INGEST_SYNC_BUDGET_MS: '0', BATCH_CHUNK_SIZE: '500', SHUTDOWN_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'info' },
+      { ...database, DATABASE_URL: proxy.url, ADMIN_API_KEY: ADMIN, INGEST_SYNC_BUDGET_MS: '0', BATCH_CHUNK_SIZE: '500', SHUTDOWN_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'info' },
       START_TIMEOUT_MS,
       { nodeArgs: [] },
     );
@@ -168,6 +117,6 @@ describe.skipIf(!inject('postgresTemplate'))('SHUTDOWN_TIMEOUT_SECONDS (postgres
     expect(server.output()).not.toContain('"msg":"ingestion completed"');
     proxy.restore();
     // Still processing, its lease running out: the next start takes it over (crash-recovery.test.ts).
-    expect((await postgresOutcome(url, id)).status).toBe('processing');
+    expect((await readServerDatabase(database, (db) => outcomeIn(db, id))).status).toBe('processing');
   }, 600_000);
 });
