@@ -4,14 +4,7 @@
  * checks a response with this, so a new outcome that is not counted fails there.
  */
 import { expect } from 'vitest';
-
-export interface Counts {
-  received: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  rejected: number;
-}
+import type { Counts } from '../../src/storage/repositories/ingestions.js';
 
 const OUTCOMES = ['received', 'inserted', 'updated', 'unchanged', 'rejected'] as const;
 const accounted = (c: Counts) => c.inserted + c.updated + c.unchanged + c.rejected;

@@ -6,13 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/monitoring/metrics.js';
 import { startMetricsServer } from '../../src/monitoring/metrics-server.js';
-import { ingestionsRepository } from '../../src/storage/repositories/ingestions.js';
+import { ingestionsRepository, type Counts } from '../../src/storage/repositories/ingestions.js';
 import { ADMIN_KEY, createTestApp, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 import { fixtureJson, readFixture } from '../helpers/fixtures.js';
 import { parseScrape, scrape, total } from '../helpers/prometheus.js';
 
-type Counts = { received: number; inserted: number; updated: number; unchanged: number; rejected: number };
 const OUTCOMES = ['inserted', 'updated', 'unchanged', 'rejected'] as const;
 const SAMPLES = 'health_export_ingest_samples_total';
 
