@@ -21,6 +21,26 @@ export interface ReceivedBody {
   archive: Buffer;
 }
 
+/**
+ * An upload's decompressed bytes, wherever they are kept (the request, the
+ * archive), read as a stream so that no stage needs to hold a whole upload.
+ */
+export interface BodySource {
+  /** Decompressed size in bytes. */
+  readonly size: number;
+  /** Reads from the first byte; may be called again for a fresh read. */
+  open(): AsyncIterable<Buffer>;
+}
+
+export function bufferSource(bytes: Buffer): BodySource {
+  return {
+    size: bytes.length,
+    async *open() {
+      yield bytes;
+    },
+  };
+}
+
 export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'x-gzip'];
 
 export function checkEncoding(header: string | undefined): 'gzip' | null {

@@ -21,6 +21,7 @@ import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
 import { erasuresFor } from '../storage/erasure.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
+import type { BodySource } from './body.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
 import { checkJsonText, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
 import type { ParseContext, ParsedItem, Rejection, ValidationCategory } from './records.js';
@@ -41,7 +42,15 @@ export interface ProcessOutcome {
   timings: { parse: number; validate: number; write: number };
 }
 
+/** How far an ingestion has come, reported while it runs. */
+export interface Progress {
+  /** Decompressed bytes of the body read so far. */
+  bytesDone: number;
+  samplesDone: number;
+}
+
 const REJECTION_CHUNK = 1000;
+const PROGRESS_EVERY = 5000;
 
 /**
  * Parses a JSON body, the one way every body is parsed: UTF-8 only (a wrong
@@ -90,12 +99,16 @@ export function detectFormat(body: unknown, ctx: ParseContext): { format: Format
 export async function processBody(
   deps: { db: Database; config: Config; postgis: boolean; logger: Logger; metrics: Metrics; now: () => Date },
   target: { userId: string; ingestionId: string },
-  bytes: Buffer,
+  body: BodySource,
+  onProgress: (progress: Progress) => void = () => undefined,
 ): Promise<ProcessOutcome> {
   const { db, config } = deps;
   const repository = ingestionsRepository(db);
   const ctx: ParseContext = { limits: config.ingest.limits, now: deps.now() };
   const parseStart = performance.now();
+  const chunks: Buffer[] = [];
+  for await (const chunk of body.open()) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
   const { format, items } = detectFormat(parseJson(bytes, config.edge.json), ctx);
   const parseEnd = performance.now();
 
@@ -141,7 +154,10 @@ export async function processBody(
     await work;
     waitedMs += performance.now() - started;
   };
+  let samplesDone = 0;
   for (const item of items) {
+    samplesDone += 1;
+    if (samplesDone % PROGRESS_EVERY === 0) onProgress({ bytesDone: bytes.length, samplesDone });
     if (item.ok) {
       tally.add(item.record.type, 'received');
       const erasure = erased(item.record);

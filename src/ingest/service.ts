@@ -11,7 +11,7 @@ import type { Metrics } from '../monitoring/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type IngestionRow, type IngestionSource } from '../storage/repositories/ingestions.js';
-import { unarchive, type ReceivedBody } from './body.js';
+import { bufferSource, unarchive, type BodySource, type ReceivedBody } from './body.js';
 import { processBody } from './process.js';
 
 /** After this many attempts an ingestion that keeps failing is marked failed instead of retried. */
@@ -75,14 +75,14 @@ export function createIngestService(deps: {
    * line carries the request id. The metrics are recorded from the final counts,
    * so /metrics shows the same numbers as the ingestion record.
    */
-  async function run(row: IngestionRow, bytes?: Buffer, log: Logger = logger): Promise<IngestionRow> {
+  async function run(row: IngestionRow, source?: BodySource, log: Logger = logger): Promise<IngestionRow> {
     const started = performance.now();
     const heartbeat = setInterval(
       () => void repository.extendLease(row.user_id, row.id, leaseSeconds).catch(() => undefined),
       (leaseSeconds * 1000) / 3,
     );
     try {
-      const body = bytes ?? (await unarchive((await repository.body(row.user_id, row.id))!));
+      const body = source ?? bufferSource(await unarchive((await repository.body(row.user_id, row.id))!));
       const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id }, body);
       const finished = (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
       const { timings } = outcome;
@@ -237,7 +237,7 @@ export function createIngestService(deps: {
     async ingest(upload: Upload, body: ReceivedBody, options: RunOptions = {}): Promise<IngestResult> {
       const archived = await archive(upload, body, true);
       if (archived.duplicateOf) return archived;
-      const work = track(run(archived.ingestion, body.bytes, options.log));
+      const work = track(run(archived.ingestion, bufferSource(body.bytes), options.log));
       const finished = await within(work, options.budgetMs ?? config.ingest.syncBudgetMs);
       return { ingestion: finished ?? archived.ingestion };
     },
