@@ -265,7 +265,7 @@ describe.each(databaseKinds())('chart series (%s database)', (kind) => {
   });
 
   it('counts every source unless source= names one', async () => {
-    const query = { ...AUTUMN, tz: 'UTC', bucket: '1w' };
+    const query = { ...AUTUMN, tz: 'UTC', bucket: '1w' as const };
     const all = await series('metrics/walking_running_distance', query);
     const watch = await series('metrics/walking_running_distance', { ...query, source: 'Apple Watch' });
     expectSameSeries(watch, expectedSeries(SAMPLES.filter((s) => s.source === 'Apple Watch'), query, false));
@@ -275,7 +275,7 @@ describe.each(databaseKinds())('chart series (%s database)', (kind) => {
   });
 
   it("never counts another user's samples, and each user sees only their own", async () => {
-    const query = { start: '2024-03-07T00:00:00Z', end: '2024-03-08T00:00:00Z', bucket: '1d' };
+    const query = { start: '2024-03-07T00:00:00Z', end: '2024-03-08T00:00:00Z', bucket: '1d' as const };
     const mine = await series('metrics/walking_running_distance', query);
     expect(mine[0]!.max).toBeLessThan(99_999);
     expect(mine[0]!.count).toBe(expectedSeries(SAMPLES, { ...query, tz: 'UTC' }, false)[0]!.count);
