@@ -14,7 +14,8 @@ import type { WorkoutListRow } from '../../storage/repositories/workouts.js';
 import type { RoutePointRow, SeriesPointRow } from '../../storage/samples/workouts.js';
 
 const EXAMPLE_START = '2024-03-13T04:19:54.000Z';
-const iso = (value: unknown) => isoTime(value as Date | string);
+/** Sample lists select their times as ISO text already (storage/repositories/times.ts); other rows carry Dates. */
+const iso = (value: unknown) => (typeof value === 'string' ? value : isoTime(value as Date));
 const isoOrNull = (value: unknown) => isoTimeOrNull(value as Date | string | null);
 const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
