@@ -264,6 +264,15 @@ describe.each(databaseKinds())('chart series (%s database)', (kind) => {
     expect(day!.avg).toBeCloseTo((f(36.5) + f(37.1) + f(38.2)) / 3, 9);
   });
 
+  it('answers a bucket whose float8 sum overflows (rows stored before the upper bounds), with a null sum', async () => {
+    const user = await t.userWithKey('overflow@example.com');
+    const huge = [0, 1].map((i) => ({ kind: 'quantity', type: 'body_mass', start: `2024-05-01T0${i}:00:00Z`, value: 70, unit: 'kg' }));
+    expect((await t.ingest({ samples: huge }, user.key)).json()).toMatchObject({ counts: { inserted: 2 } });
+    await t.db.query("UPDATE quantity_samples SET value = 1.7e308 WHERE user_id = $1 AND metric = 'body_mass'", [user.userId]);
+    const days = await series('metrics/body_mass', { start: '2024-05-01T00:00:00Z', end: '2024-05-02T00:00:00Z', bucket: '1d' }, user.key);
+    expect(days).toEqual([{ start: '2024-05-01T00:00:00.000Z', end: '2024-05-02T00:00:00.000Z', min: 1.7e308, avg: 1.7e308, max: 1.7e308, sum: null, count: 2 }]);
+  });
+
   it('counts every source unless source= names one', async () => {
     const query = { ...AUTUMN, tz: 'UTC', bucket: '1w' as const };
     const all = await series('metrics/walking_running_distance', query);
