@@ -10,8 +10,8 @@ import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
 import { MAX_SERIES_BUCKETS, SERIES_BUCKETS, type SeriesRow } from '../../storage/repositories/series.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
-import type { WorkoutListRow } from '../../storage/repositories/workouts.js';
-import type { RoutePointRow, SeriesPointRow } from '../../storage/samples/workouts.js';
+import type { RouteLinePoint, WorkoutListRow } from '../../storage/repositories/workouts.js';
+import type { SeriesPointRow } from '../../storage/samples/workouts.js';
 
 const EXAMPLE_START = '2024-03-13T04:19:54.000Z';
 /** Sample lists select their times as ISO text already (storage/repositories/times.ts); other rows carry Dates. */
@@ -483,7 +483,7 @@ export const workoutView = (row: WorkoutListRow): z.infer<typeof workoutItem> =>
 });
 
 /** GeoJSON from the stored points (already in time order), the same on both databases. */
-export function routeGeoJson(points: RoutePointRow[]): z.infer<typeof lineString> | null {
+export function routeGeoJson(points: RouteLinePoint[]): z.infer<typeof lineString> | null {
   if (points.length < 2) return null;
   return {
     type: 'LineString',
@@ -491,7 +491,7 @@ export function routeGeoJson(points: RoutePointRow[]): z.infer<typeof lineString
   };
 }
 
-export function workoutDetailView(row: WorkoutListRow, route: RoutePointRow[], series: SeriesPointRow[]): z.infer<typeof workoutDetail> {
+export function workoutDetailView(row: WorkoutListRow, route: RouteLinePoint[], series: SeriesPointRow[]): z.infer<typeof workoutDetail> {
   const bySeries: Record<string, z.infer<typeof seriesPoint>[]> = {};
   for (const p of series) {
     (bySeries[p.series as string] ??= []).push({
