@@ -1,8 +1,8 @@
 /**
  * How each kind of record maps onto its table: the columns written, the identity
  * (conflict) key and the value columns compared to tell `updated` from `unchanged`.
- * Rows are plain objects serialised as JSON and expanded in SQL by json_to_recordset,
- * so a statement has the same few parameters whatever the chunk size.
+ * Rows are plain objects; upsert.ts sends them by COPY or as one JSON parameter, so
+ * a statement has the same few parameters whatever the chunk size.
  *
  * The way back lives here too: `fromRow` rebuilds the record from a row selected
  * with `readColumns(spec)`, so exports give back exactly what was stored.
