@@ -127,7 +127,8 @@ FROM prior GROUP BY t`;
  * and json_to_recordset made them.
  */
 function rowEncoder(types: string[], names: string[]): (row: Row) => string {
-  const encoders = types.map(fieldEncoder);
+  const copyNumber = numberText();
+  const encoders = types.map((type) => fieldEncoder(type, copyNumber));
   return (row) => {
     let line = '';
     for (let i = 0; i < names.length; i++) {
@@ -144,9 +145,25 @@ const SPECIALS = /[\\\n\r\t]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 /** A string as a COPY text field: backslash, newline, carriage return and tab escaped. */
 const copyText = (text: string): string => (SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c]!) : text);
-const copyNumber = (value: number): string => (Number.isFinite(value) ? String(value) : '\\N');
 
-function fieldEncoder(type: string): (value: unknown) => string {
+/**
+ * A number as COPY text. Formatting a double is most of a row's encoding, and a
+ * row often repeats one (min = avg = max of a heart rate, a value and the value
+ * as sent, the same value minute after minute): the last one is kept.
+ */
+function numberText(): (value: number) => string {
+  let last = NaN;
+  let text = '\\N';
+  return (value) => {
+    if (value !== last) {
+      last = value;
+      text = Number.isFinite(value) ? String(value) : '\\N';
+    }
+    return text;
+  };
+}
+
+function fieldEncoder(type: string, copyNumber: (value: number) => string): (value: unknown) => string {
   switch (type) {
     case 'float8':
       return (value) => copyNumber(value as number);
