@@ -431,7 +431,7 @@ export function renderMarkdown(results: Results, resultsFile: string, analysis: 
   if (x) {
     if (!p) out.push('## Where the time goes', '');
     out.push(
-      `PostgreSQL's side of one chunk: the statement the sample writer sends for ${n(x.rows)} quantity samples of a new person, under \`EXPLAIN ANALYZE\` (rolled back) on the benchmark database after the throughput runs: planning ${x.planningMs} ms, execution ${x.executionMs} ms (${round((x.executionMs * 1000) / x.rows, 1)} µs per row). Node times are inclusive and overlap a little.`,
+      `PostgreSQL's side of one chunk: the transaction the sample writer runs for ${n(x.rows)} quantity samples of a new person, its rows COPYed into the staging table and its merge statement under \`EXPLAIN ANALYZE\` (rolled back) on the benchmark database after the throughput runs: planning ${x.planningMs} ms, execution ${x.executionMs} ms (${round((x.executionMs * 1000) / x.rows, 1)} µs per row) of the merge. Node times are inclusive and overlap a little.`,
       '',
       table(['part', 'ms', 'µs per row'], x.parts.map((part) => [part.name, part.ms, round((part.ms * 1000) / x.rows, 1)])),
       '',

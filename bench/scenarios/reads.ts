@@ -183,7 +183,7 @@ function recording(db: Database): { db: Database; statements: Statement[] } {
       return target.query<R>(text, params);
     },
   });
-  return { db: { ...db, ...recorder(db, []), transaction: (fn) => db.transaction((tx) => fn(recorder(tx, []))) }, statements };
+  return { db: { ...db, ...recorder(db, []), transaction: (fn) => db.transaction((tx) => fn({ ...tx, ...recorder(tx, []) })) }, statements };
 }
 
 /** The statements a repository call sends, each one's planning plus execution time: median of `reps` EXPLAIN ANALYZE (TIMING OFF: no clock read per row). */
