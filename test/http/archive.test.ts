@@ -9,7 +9,6 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { archiveBytes } from '../../src/ingest/body.js';
 import { createPostgresDatabase } from '../../src/storage/database.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { createPostgres, databaseKinds, silent } from '../helpers/databases.js';
@@ -32,13 +31,11 @@ describe.each(databaseKinds())('the archive (%s database)', (kind) => {
   });
   afterAll(() => t.close());
 
+  /** The archive as stored: its chunks in order, joined (one gzip stream). */
   async function stored(id: string) {
-    const row = await t.db.query<{ body: Uint8Array; sha256: string; size_bytes: number }>(
-      'SELECT body, sha256, size_bytes::int AS size_bytes FROM raw_ingestions WHERE id = $1',
-      [id],
-    );
-    const { body, ...rest } = row.rows[0]!;
-    return { body: Buffer.from(body), ...rest };
+    const row = await t.db.query<{ sha256: string; size_bytes: number }>('SELECT sha256, size_bytes::int AS size_bytes FROM raw_ingestions WHERE id = $1', [id]);
+    const chunks = await t.db.query<{ data: Uint8Array }>('SELECT data FROM raw_ingestion_chunks WHERE ingestion_id = $1 ORDER BY seq', [id]);
+    return { body: Buffer.concat(chunks.rows.map((chunk) => Buffer.from(chunk.data))), chunks: chunks.rows.length, ...row.rows[0]! };
   }
 
   it.each([
@@ -79,7 +76,7 @@ describe.each(databaseKinds())('the archive (%s database)', (kind) => {
     const { key, userId } = await t.userWithKey('queued@example.com');
     const sent = payload('queued');
     // Archived but not processed: this app has no workers (INGEST_WORKERS=0), so it stays queued.
-    const body = await archiveBytes(sent);
+    const body = await t.app.services.ingest.receiveBytes(userId, sent);
     const { ingestion } = await t.app.services.ingest.queue({ userId, keyId: null, source: 'http', headers: {} }, body);
     expect(ingestion.status).toBe('queued');
 
