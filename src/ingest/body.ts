@@ -102,9 +102,13 @@ function chunker(sink: ChunkSink) {
   };
   return {
     async push(chunk: Buffer) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size >= ARCHIVE_CHUNK_BYTES) await flush();
+      for (let at = 0; at < chunk.length; ) {
+        const piece = chunk.subarray(at, at + ARCHIVE_CHUNK_BYTES - size);
+        parts.push(piece);
+        size += piece.length;
+        at += piece.length;
+        if (size === ARCHIVE_CHUNK_BYTES) await flush();
+      }
     },
     /** Writes what is left; returns how many chunks the archive has. */
     async end(): Promise<number> {
