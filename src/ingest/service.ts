@@ -413,8 +413,8 @@ export function createIngestService(deps: {
      */
     start(): void {
       stopping = false;
-      void sweep(db.kind === 'pglite' ? (performance.now() - createdAt) / 1000 : orphanAgeSeconds);
-      sweeper = setInterval(() => void sweep(orphanAgeSeconds), config.edge.timeouts.requestMs);
+      void track(sweep(db.kind === 'pglite' ? (performance.now() - createdAt) / 1000 : orphanAgeSeconds));
+      sweeper = setInterval(() => void track(sweep(orphanAgeSeconds)), config.edge.timeouts.requestMs);
       sweeper.unref();
       for (let i = 0; i < config.ingest.workers; i += 1) loops.push(workerLoop());
     },
