@@ -7,23 +7,29 @@
  */
 import type { Queryable } from '../database.js';
 
+// Chunks travel as base64 text, decoded and encoded by the database: PGlite converts a
+// bytea parameter or result byte by byte in JavaScript (measured 0.8 MB/s written, 2 MB/s
+// read for 1 MB chunks; base64: 6 and 23 MB/s), and PostgreSQL does it natively either way.
+
 export function archiveRepository(db: Queryable) {
   return {
     async writeChunk(userId: string, ingestionId: string, seq: number, data: Buffer): Promise<void> {
-      await db.query('INSERT INTO raw_ingestion_chunks (user_id, ingestion_id, seq, data) VALUES ($1, $2, $3, $4)', [userId, ingestionId, seq, data], {
-        name: 'archive_chunk_write',
-      });
+      await db.query(
+        `INSERT INTO raw_ingestion_chunks (user_id, ingestion_id, seq, data) VALUES ($1, $2, $3, decode($4, 'base64'))`,
+        [userId, ingestionId, seq, data.toString('base64')],
+        { name: 'archive_chunk_write' },
+      );
     },
 
     /** One chunk of an archive, or null past its last. */
     async chunk(userId: string, ingestionId: string, seq: number): Promise<Buffer | null> {
-      const result = await db.query<{ data: Uint8Array }>(
-        'SELECT data FROM raw_ingestion_chunks WHERE user_id = $1 AND ingestion_id = $2 AND seq = $3',
+      const result = await db.query<{ data: string }>(
+        `SELECT encode(data, 'base64') AS data FROM raw_ingestion_chunks WHERE user_id = $1 AND ingestion_id = $2 AND seq = $3`,
         [userId, ingestionId, seq],
         { name: 'archive_chunk_read' },
       );
       const data = result.rows[0]?.data;
-      return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null;
+      return data === undefined ? null : Buffer.from(data, 'base64');
     },
 
     async deleteChunks(userId: string, ingestionId: string): Promise<void> {
