@@ -2,6 +2,8 @@
  * Reads an upload as it streams in: inflates gzip on the fly, hashes the
  * decompressed bytes, and stops reading the moment the decompressed size passes
  * the limit, so a gzip bomb is refused after inflating at most MAX_PAYLOAD_MB.
+ * The archive is written on the way, chunk by chunk, so no stage holds the whole
+ * upload; reading it back (`archiveSource`) inflates it chunk by chunk too.
  */
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
