@@ -6,7 +6,6 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
-import { archiveBytes } from '../ingest/body.js';
 import { ingestionView, type IngestionView } from '../http/schemas/ingestion.js';
 import { keyView } from '../http/schemas/keys.js';
 import { userView } from '../http/schemas/users.js';
@@ -208,7 +207,9 @@ export async function importCommand(config: Config, files: string[], owner: Impo
             headers: { 'user-agent': 'health-export-cli' },
             onSent: (sent) => progress.update(index, done + sent, label),
           });
-          result = await untilFinished(backend, result, () => progress.update(index, done + bytes.length, `${label} (processing)`));
+          result = await untilFinished(backend, result, (reached) =>
+            progress.update(index, done + (reached ? share(bytes.length, reached.bytes_done, reached.bytes_total) : bytes.length), processing(label, reached?.samples_done)),
+          );
         } catch (error) {
           // The server refused this file (not JSON, too large...) and said why; the other files still go.
           if (!(error instanceof CliError)) throw error;
@@ -220,8 +221,8 @@ export async function importCommand(config: Config, files: string[], owner: Impo
       } else {
         const { ingestion, duplicateOf } = await backend.ingest.ingest(
           { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {} },
-          await archiveBytes(bytes),
-          { budgetMs: Infinity },
+          await backend.ingest.receiveBytes(user.id, bytes),
+          { budgetMs: Infinity, onProgress: (reached) => progress.update(index, done + share(bytes.length, reached.bytesDone, reached.bytesTotal), processing(label, reached.samplesDone)) },
         );
         result = ingestionView(ingestion, duplicateOf);
       }
@@ -237,14 +238,26 @@ export async function importCommand(config: Config, files: string[], owner: Impo
 }
 
 /** Polls a 202's status until a worker has finished it: the CLI prints outcomes, not "processing". */
-async function untilFinished(backend: Remote, accepted: IngestionView, waiting: () => void): Promise<IngestionView> {
+async function untilFinished(backend: Remote, accepted: IngestionView, waiting: (progress: IngestionView['progress']) => void): Promise<IngestionView> {
   let current = accepted;
   while (current.status === 'queued' || current.status === 'processing') {
-    waiting();
+    waiting(current.progress);
     await sleep(1000);
     current = await backend.call<IngestionView>('GET', current.status_url);
   }
   return current;
+}
+
+/**
+ * The part of a file's bytes that processing has reached, so the line moves while one
+ * large file is processed (the file's size and the body's may differ: a file may be gzip).
+ */
+function share(fileBytes: number, bytesDone: number, bytesTotal: number): number {
+  return bytesTotal > 0 ? Math.round((fileBytes * bytesDone) / bytesTotal) : 0;
+}
+
+function processing(label: string, samplesDone: number | undefined): string {
+  return samplesDone ? `${label} (processing: ${samplesDone.toLocaleString('en')} samples)` : `${label} (processing)`;
 }
 
 /** One line per upload: its counts, that it repeats an earlier one, or why it failed. */

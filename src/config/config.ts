@@ -159,6 +159,8 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
     ingest: {
       maxPayloadBytes: raw.MAX_PAYLOAD_MB * 1024 * 1024,
       syncBudgetMs: raw.INGEST_SYNC_BUDGET_MS,
+      maxConcurrent: raw.INGEST_MAX_CONCURRENT,
+      maxBytesInFlight: raw.INGEST_MAX_BYTES_IN_FLIGHT * 1024 * 1024,
       workers: raw.INGEST_WORKERS,
       pollIntervalMs: raw.INGEST_POLL_INTERVAL_MS,
       leaseSeconds: raw.INGEST_LEASE_SECONDS,

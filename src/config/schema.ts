@@ -111,7 +111,9 @@ export const SETTINGS = {
 
   MAX_PAYLOAD_MB: { schema: int(1, 2048), default: '100', doc: 'Largest ingest body, counted after decompression.' },
   INGEST_SYNC_BUDGET_MS: { schema: int(0, 600_000), default: '5000', doc: 'An ingestion finished within this time is answered 200; otherwise 202 and a worker finishes it.' },
-  INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Queued ingestions this process works on at once (0: this process only accepts).' },
+  INGEST_MAX_CONCURRENT: { schema: int(1, 64), default: '2', doc: 'Uploads this process processes at once, on the request path and in workers together; one more is archived, answered 202 and taken by a worker when one finishes.' },
+  INGEST_MAX_BYTES_IN_FLIGHT: { schema: int(1, 65_536), default: '256', doc: 'Megabytes of bodies (decompressed size) this process processes at once; an upload that would pass it waits its turn (202), and one larger than it runs alone.' },
+  INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Loops taking queued ingestions in this process (0: this process only accepts); what they run counts against INGEST_MAX_CONCURRENT and INGEST_MAX_BYTES_IN_FLIGHT with the request path.' },
   INGEST_POLL_INTERVAL_MS: { schema: int(10, 600_000), default: '1000', doc: 'How often an idle worker looks for queued ingestions.' },
   INGEST_LEASE_SECONDS: { schema: int(5, 3600), default: '60', doc: 'A processing ingestion whose worker has not reported for this long is taken over by another.' },
   REJECTIONS_KEPT_MAX: { schema: int(0, 10_000_000), default: '10000', doc: 'Rejected samples of one ingestion kept in full (sample and reason, listed by /rejections); every later one is only counted (per type and category, and as rejections_not_kept), so a flood of invalid samples cannot fill the disk.' },

@@ -72,7 +72,7 @@ describe.each(databaseKinds())('an upload whose processing keeps failing (%s dat
     expect(current.error).toEqual({ code: 'INTERNAL', message: 'processing failed repeatedly; see the server log' });
     expect(writes).toBe(ATTEMPTS);
     const { db } = await workerDatabase(kind);
-    const row = await db.query<{ attempts: number; body: boolean }>('SELECT attempts, body IS NOT NULL AS body FROM raw_ingestions WHERE id = $1', [id]);
+    const row = await db.query<{ attempts: number; body: boolean }>('SELECT attempts, body_encoding IS NOT NULL AS body FROM raw_ingestions WHERE id = $1', [id]);
     expect(row.rows[0]).toEqual({ attempts: ATTEMPTS, body: true });
 
     broken = false;

@@ -169,7 +169,7 @@ describe.each(databaseKinds())('/metrics gauges read from the database (%s datab
       userId: sam.userId,
       source: 'http',
       headers: {},
-      body: null,
+      id: null,
       sizeBytes: 0,
       sha256: null,
       status: 'queued',

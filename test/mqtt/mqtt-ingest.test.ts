@@ -10,7 +10,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, Queryable } from '../../src/storage/database.js';
 import { UNCLAIMED_USER } from '../../src/storage/repositories/users.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
 import { databaseKinds, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
@@ -191,15 +191,18 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     const { db, postgis } = await workerDatabase(kind);
     let failing = true;
     let failures = 0;
+    const losing = (q: Queryable) => (text: string, params?: unknown[]) => {
+      if (failing && text.includes('INSERT INTO raw_ingestions')) {
+        failures += 1;
+        return Promise.reject(new Error('connection terminated unexpectedly'));
+      }
+      return q.query(text, params);
+    };
+    // The ingestion row is written in a transaction (with the duplicate check): lost there too.
     const flaky: Database = {
       ...db,
-      query: (text: string, params?: unknown[]) => {
-        if (failing && text.includes('INSERT INTO raw_ingestions')) {
-          failures += 1;
-          return Promise.reject(new Error('connection terminated unexpectedly'));
-        }
-        return db.query(text, params);
-      },
+      query: losing(db),
+      transaction: (fn) => db.transaction((tx) => fn({ query: losing(tx) } as Queryable)),
     } as Database;
     const t = await startApp(kind, mqttEnv(run, run));
     const owner = await t.userWithKey(`flaky-${kind}@example.com`, ['ingest', 'read']);
