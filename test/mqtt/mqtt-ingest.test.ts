@@ -10,7 +10,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Database, Queryable } from '../../src/storage/database.js';
+import type { Database, Queryable, Transaction } from '../../src/storage/database.js';
 import { UNCLAIMED_USER } from '../../src/storage/repositories/users.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
 import { databaseKinds, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
@@ -60,6 +60,19 @@ async function startApp(kind: DatabaseKind, env: Record<string, string>, reset =
 async function stopApp(t: TestApp): Promise<void> {
   await t.app.services.mqtt?.stop();
   await t.close();
+}
+
+/** The same database, with `hook` run before each write of an ingestion row, in or out of a transaction. */
+function beforeArchiveWrite(db: Database, hook: () => Promise<void>): Database {
+  const hooked = (q: Queryable) => async (text: string, params?: unknown[]) => {
+    if (text.includes('INSERT INTO raw_ingestions')) await hook();
+    return q.query(text, params);
+  };
+  return {
+    ...db,
+    query: hooked(db),
+    transaction: (fn) => db.transaction((tx) => fn({ query: hooked(tx), copyFrom: tx.copyFrom.bind(tx) } as Transaction)),
+  } as Database;
 }
 
 /** Ends the broker's session for this client id, so test runs leave nothing behind. */
@@ -191,19 +204,12 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     const { db, postgis } = await workerDatabase(kind);
     let failing = true;
     let failures = 0;
-    const losing = (q: Queryable) => (text: string, params?: unknown[]) => {
-      if (failing && text.includes('INSERT INTO raw_ingestions')) {
-        failures += 1;
-        return Promise.reject(new Error('connection terminated unexpectedly'));
-      }
-      return q.query(text, params);
-    };
     // The ingestion row is written in a transaction (with the duplicate check): lost there too.
-    const flaky: Database = {
-      ...db,
-      query: losing(db),
-      transaction: (fn) => db.transaction((tx) => fn({ query: losing(tx) } as Queryable)),
-    } as Database;
+    const flaky = beforeArchiveWrite(db, async () => {
+      if (!failing) return;
+      failures += 1;
+      throw new Error('connection terminated unexpectedly');
+    });
     const t = await startApp(kind, mqttEnv(run, run));
     const owner = await t.userWithKey(`flaky-${kind}@example.com`, ['ingest', 'read']);
     await connected(t);
@@ -240,16 +246,10 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     let arrived = false;
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const held: Database = {
-      ...db,
-      query: async (text: string, params?: unknown[]) => {
-        if (text.includes('INSERT INTO raw_ingestions')) {
-          arrived = true;
-          await released;
-        }
-        return db.query(text, params);
-      },
-    } as Database;
+    const held = beforeArchiveWrite(db, async () => {
+      arrived = true;
+      await released;
+    });
     const app = await buildApp(loadConfig({ ...TEST_ENV, ...env }), { db: held, logger: silent, postgis });
     try {
       app.services.mqtt!.start();
