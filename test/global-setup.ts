@@ -6,7 +6,7 @@
  * copies (CREATE DATABASE ... TEMPLATE is far faster than migrating again).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from 'node:net';
 import pg from 'pg';
@@ -17,6 +17,7 @@ import { migrate } from '../src/storage/migrate.js';
 import { randomBytes } from 'node:crypto';
 import { adminUrl, runDatabasePrefix, testServices } from './helpers/services.js';
 import { ROOT } from './helpers/process.js';
+import { CHROMIUM } from './helpers/browser.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,6 +26,7 @@ declare module 'vitest' {
     redisAvailable: boolean;
     mqttAvailable: boolean;
     promtoolAvailable: boolean;
+    chromiumAvailable: boolean;
   }
 }
 
@@ -83,6 +85,8 @@ export default async function setup(project: TestProject) {
   if (mqttUrl) need(mqttUp, `MQTT broker at ${mqttUrl} is unreachable`);
   const promtool = hasPromtool();
   need(promtool, 'promtool is not installed: alert-rule check skipped');
+  const chromium = existsSync(CHROMIUM);
+  need(chromium, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium): dashboard browser tests skipped`);
 
   const prefix = runDatabasePrefix(randomBytes(4).toString('hex'));
   let template: string | null = null;
@@ -112,6 +116,7 @@ export default async function setup(project: TestProject) {
   project.provide('redisAvailable', redisUp);
   project.provide('mqttAvailable', mqttUp);
   project.provide('promtoolAvailable', promtool);
+  project.provide('chromiumAvailable', chromium);
 
   return async () => {
     if (!databaseUrl || !pgUp) return;
