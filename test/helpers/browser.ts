@@ -41,8 +41,9 @@ export async function settled(page: Page): Promise<void> {
  * counts none.
  */
 export function dataPixels(figure: Locator): Promise<number> {
-  return figure.evaluate((element) => {
-    const probe = document.createElement('canvas').getContext('2d')!;
+  // Runs in the page; the test program has no DOM types, so the page's objects are loosely typed.
+  return figure.evaluate((element: any) => {
+    const probe = (globalThis as any).document.createElement('canvas').getContext('2d');
     const rgb = (css: string) => {
       probe.fillStyle = '#000';
       probe.fillStyle = css;
@@ -50,10 +51,10 @@ export function dataPixels(figure: Locator): Promise<number> {
       if (value.startsWith('#')) return [1, 3, 5].map((i) => parseInt(value.slice(i, i + 2), 16));
       return value.match(/[\d.]+/g)!.slice(0, 3).map(Number);
     };
-    const colours = (element as HTMLElement).dataset.colors!.split(/,(?![^(]*\))/).map(rgb);
+    const colours: number[][] = (element.dataset.colors as string).split(/,(?![^(]*\))/).map(rgb);
     let count = 0;
     for (const canvas of element.querySelectorAll('canvas')) {
-      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      const data: Uint8ClampedArray = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
       for (let i = 0; i < data.length; i += 4) {
         if (data[i + 3]! < 40) continue;
         if (colours.some((c) => Math.abs(c[0]! - data[i]!) <= 24 && Math.abs(c[1]! - data[i + 1]!) <= 24 && Math.abs(c[2]! - data[i + 2]!) <= 24)) count++;
@@ -65,7 +66,10 @@ export function dataPixels(figure: Locator): Promise<number> {
 
 /** How far the page is wider than the window (0: nothing overflows). */
 export function overflow(page: Page): Promise<number> {
-  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  return page.evaluate(() => {
+    const root = (globalThis as any).document.documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
 }
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -75,7 +79,7 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol, which the page's CSP does not govern.
   await page.evaluate(AXE);
   const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
+    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
     return result.violations;
   });
   return violations
