@@ -49,6 +49,8 @@ const ROUTES: Route[] = [
 const header = document.getElementById('top')!;
 const main = document.getElementById('main')!;
 let me: Key | null = null;
+/** True until the first page is drawn. */
+let opened = true;
 
 function navigate(url: string): void {
   history.pushState(null, '', url);
@@ -159,12 +161,15 @@ async function show(): Promise<void> {
     loading.remove();
     main.setAttribute('aria-busy', 'false');
   }
-  ((focused && document.getElementById(focused)) || main.querySelector('h1'))?.focus();
+  // After a navigation (not on opening the page, where the skip link comes first), the new page's heading.
+  if (!opened) ((focused && document.getElementById(focused)) || main.querySelector('h1'))?.focus();
+  opened = false;
 }
 
 document.addEventListener('click', (event) => {
   const link = (event.target as Element).closest('a');
-  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  // In-page links (the skip link) keep the browser's own behaviour.
+  if (!link || link.getAttribute('href')?.startsWith('#') || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/docs') || link.target) return;
   event.preventDefault();

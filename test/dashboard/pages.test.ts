@@ -10,6 +10,8 @@
  * writes docs/screenshots/).
  */
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -33,6 +35,9 @@ async function shownNumber(page: Page, selector: string): Promise<{ value: strin
 }
 
 const rawValue = (value: number | null) => (value === null ? '' : String(value));
+
+/** A 1x1 grey PNG: every tile the test tile server hands out. */
+const TILE = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==', 'base64');
 
 // The browser tests run on one database: the pages read the API, whose answers
 // are the same on both (the reading tests check that); two runs would double the
@@ -318,6 +323,81 @@ describe.skipIf(!inject('chromiumAvailable'))(`dashboard in Chromium (${kind})`,
     await expect(rows.count()).resolves.toBe(keys.length);
     await expect(page.locator('table.keys').textContent()).resolves.toContain('browser (this browser)');
     await expect(page.getByRole('heading', { name: 'Audit log' }).count()).resolves.toBe(0);
+  });
+
+  it('is navigable by keyboard: a skip link first, then every page of the navigation', async () => {
+    const { page } = desktop;
+    await page.goto(`${base}/`);
+    await settled(page);
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(() => (globalThis as any).document.activeElement.textContent)).resolves.toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await expect(page.evaluate(() => (globalThis as any).document.activeElement.id)).resolves.toBe('main');
+    await page.goto(`${base}/`);
+    await settled(page);
+    await page.keyboard.press('Tab');
+    const reached: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => (globalThis as any).document.activeElement.textContent));
+    }
+    expect(reached).toEqual(expect.arrayContaining(['Today', 'Heart rate', 'Sleep', 'Workouts', 'Any metric', 'Uploads', 'Keys']));
+    // Enter on a focused link shows its page, and the focus moves to the new page's heading.
+    await page.getByRole('link', { name: 'Workouts', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await settled(page);
+    await expect(page.evaluate(() => (globalThis as any).document.activeElement.textContent)).resolves.toBe('Workouts');
+    expect(desktop.errors).toEqual([]);
+  });
+
+  describe('with map tiles from a tile server (MAP_TILE_URL)', () => {
+    let tiles: Server;
+    const requested: { url: string; referer: string | undefined }[] = [];
+    let tiled: TestApp;
+    let tiledBase: string;
+
+    beforeAll(async () => {
+      tiles = createServer((request, response) => {
+        requested.push({ url: request.url!, referer: request.headers.referer });
+        response.writeHead(200, { 'content-type': 'image/png', 'access-control-allow-origin': '*' }).end(TILE);
+      });
+      await new Promise<void>((resolve) => tiles.listen(0, '127.0.0.1', resolve));
+      const { port } = tiles.address() as AddressInfo;
+      // A second app over the same database, configured with this tile server.
+      tiled = await createTestApp(kind, { env: { MAP_TILE_URL: `http://127.0.0.1:${port}/{z}/{x}/{y}.png` }, reset: false });
+      tiledBase = await tiled.app.listen({ port: 0, host: '127.0.0.1' });
+    });
+    afterAll(async () => {
+      await tiled?.close();
+      await new Promise((resolve) => tiles?.close(resolve));
+    });
+
+    it("draws the route over the tiles, which the page's CSP allows and which get the page's origin as referrer", async () => {
+      const watched = await openPage(browser, { ...DESKTOP, timezoneId: ZONE });
+      const { page } = watched;
+      const { items } = await api('/api/v1/data/workouts?order=desc');
+      const run = items.find((workout: any) => workout.name === 'Outdoor Run');
+      await page.goto(`${tiledBase}/workouts/${run.id}`);
+      await settled(page);
+      await page.getByLabel('API key').fill(readKey);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await settled(page);
+      const images = page.locator('.tiles img');
+      await expect.poll(() => images.count()).toBeGreaterThan(0);
+      await expect
+        .poll(() => images.evaluateAll((all: any[]) => all.every((image) => image.complete && image.naturalWidth === 1)), { timeout: 20_000 })
+        .toBe(true);
+      expect(requested.length).toBe(await images.count());
+      for (const tile of requested) {
+        expect(tile.url).toMatch(/^\/\d+\/\d+\/\d+\.png$/);
+        // strict-origin-when-cross-origin: the origin, never the page's path (it holds the workout id).
+        expect(tile.referer).toBe(`${tiledBase}/`);
+      }
+      await expect(page.locator('.attribution').textContent()).resolves.toBe('Map tiles: 127.0.0.1');
+      await expectChartsDrawn(page, 2);
+      expect(watched.errors).toEqual([]);
+      await page.context().close();
+    });
   });
 
   describe('with an admin key', () => {
