@@ -31,10 +31,14 @@ export interface ChartOptions {
   zone: string;
   /** Fill between two lines (indices into `lines`), as a min/max band. */
   band?: [number, number];
+  /** The time span the x axis shows (seconds), when it is wider than the data: a whole day or year. */
+  xRange?: [number, number];
   /** Labels for y values (the stages of a hypnogram). */
   yLabels?: Record<number, string>;
   height?: number;
 }
+
+const tickLabel = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
 function pathsOf(kind: Line['kind']): uPlot.Series.PathBuilder | undefined {
   if (kind === 'bars') return uPlot.paths.bars!({ size: [0.7, 40] });
@@ -58,8 +62,8 @@ export function timeChart(options: ChartOptions): HTMLElement {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), options.zone),
     legend: { show: false },
     cursor: { drag: { x: true, y: false } },
-    scales: { x: { time: true } },
-    axes: [axis(), axis(yLabels ? { values: (_u, ticks) => ticks.map((tick) => yLabels[tick] ?? ''), size: 60 } : {})],
+    scales: { x: options.xRange ? { time: true, range: () => options.xRange! } : { time: true } },
+    axes: [axis(), axis({ values: (_u, ticks) => ticks.map((tick) => (yLabels ? (yLabels[tick] ?? '') : tickLabel.format(tick))), size: 60 })],
     series: [
       {},
       ...options.lines.map((line, i): uPlot.Series => ({
@@ -75,6 +79,8 @@ export function timeChart(options: ChartOptions): HTMLElement {
     bands: options.band ? [{ series: [options.band[1] + 1, options.band[0] + 1], fill: colour('band') }] : [],
   };
   if (yLabels) config.scales!.y = { range: () => [0.5, Math.max(...Object.keys(yLabels).map(Number)) + 0.5] };
+  // Bars are amounts: their axis starts at zero.
+  else if (options.lines.every((line) => line.kind === 'bars')) config.scales!.y = { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] };
   const plot = new uPlot(config, [options.x, ...options.lines.map((line) => line.values)] as uPlot.AlignedData, plotArea);
   const fit = () => plot.setSize({ width: Math.max(200, plotArea.clientWidth), height: options.height ?? 220 });
   new ResizeObserver(fit).observe(plotArea);

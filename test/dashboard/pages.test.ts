@@ -326,7 +326,9 @@ describe.skipIf(!inject('chromiumAvailable'))(`dashboard in Chromium (${kind})`,
   });
 
   it('is navigable by keyboard: a skip link first, then every page of the navigation', async () => {
-    const { page } = desktop;
+    const keyboard = await openPage(browser, { ...DESKTOP, timezoneId: ZONE });
+    await signIn(keyboard, readKey);
+    const { page } = keyboard;
     await page.goto(`${base}/`);
     await settled(page);
     await page.keyboard.press('Tab');
@@ -347,7 +349,8 @@ describe.skipIf(!inject('chromiumAvailable'))(`dashboard in Chromium (${kind})`,
     await page.keyboard.press('Enter');
     await settled(page);
     await expect(page.evaluate(() => (globalThis as any).document.activeElement.textContent)).resolves.toBe('Workouts');
-    expect(desktop.errors).toEqual([]);
+    expect(keyboard.errors).toEqual([]);
+    await page.context().close();
   });
 
   describe('with map tiles from a tile server (MAP_TILE_URL)', () => {

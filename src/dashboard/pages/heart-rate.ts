@@ -51,6 +51,7 @@ const heartRatePage: Page = async (main, { query, zone, navigate }) => {
         { label: 'Max', values: items.map((item) => item.max), colour: 'band' },
       ],
       band: [0, 2],
+      xRange: [seconds(start), seconds(end)],
       zone,
       height: 280,
     }),

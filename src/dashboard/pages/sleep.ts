@@ -86,7 +86,7 @@ const sleepPage: Page = async (main, { query, zone, navigate }) => {
     selected && selected.origin === 'segments' ? await hypnogram(selected, zone) : notice('No night in this range has stage segments to draw a hypnogram from (the app sent summarised nights only).'),
     table(
       'Nights',
-      ['Night of', 'Source', 'From', 'Asleep (h)', 'Core', 'Deep', 'REM', 'Awake', 'In bed'],
+      ['Night of', 'Source', 'Built from', 'Asleep (h)', 'Core', 'Deep', 'REM', 'Awake', 'In bed'],
       [...nights].reverse().map((night) => [
         night.origin === 'segments'
           ? h('a', { href: withQuery('/sleep', { start, end, night: nightId(night) }), 'aria-current': night === selected ? 'true' : null }, night.date)
