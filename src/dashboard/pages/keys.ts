@@ -123,9 +123,7 @@ const keysPage: Page = async (main, context) => {
     createdUser ? notice(`User ${createdUser} created.`) : null,
     keysTable(keys, emails, context),
     h('div', { class: 'forms' }, createKeyForm(users, context), createUserForm(context)),
-    h('h2', {}, 'Users'),
     table('Users', ['Email', 'Created', 'Active', 'Keys'], users.map((u) => [u.email, dateTime(u.created_at, context.zone), u.active ? 'yes' : 'no', String(keys.filter((k) => k.user_id === u.id && !k.revoked_at).length)])),
-    h('h2', {}, 'Audit log'),
     table(
       'Audit log (latest 100)',
       ['When', 'Action', 'User', 'Key', 'Address', 'Reason'],
