@@ -24,16 +24,19 @@ const MEASURES: Measure[] = [
   { key: 'sleep', label: 'Sleep (h)', digits: 1, value: (d) => d.sleep.asleep_h },
 ];
 
+const measure = (key: string): Measure => MEASURES.find((m) => m.key === key)!;
+
 const todayPage: Page = async (main, { query, zone, navigate }) => {
   const date = isDate(query.get('date')) ? query.get('date')! : today(zone);
   const picker = h('input', { type: 'date', id: 'date', value: date, onchange: (event) => navigate(withQuery('/', { date: (event.target as HTMLInputElement).value })) });
   const { items } = await api<List<DailySummary>>(withQuery('/api/v1/summary/daily', { start: addDays(date, -29), end: date, tz: zone }));
   const day = items.at(-1)!;
   const x = items.map((item) => seconds(midnight(item.date, zone)));
-  const series = (measure: Measure) => items.map((item) => {
-    const value = measure.value(item);
-    return value === null ? null : (measure.convert ?? ((v: number) => v))(value);
-  });
+  const series = (m: Measure) =>
+    items.map((item) => {
+      const value = m.value(item);
+      return value === null ? null : (m.convert ?? ((v: number) => v))(value);
+    });
   append(main, 
     h('form', { class: 'controls', onsubmit: (event) => event.preventDefault() }, field('Day', picker)),
     h(
@@ -49,9 +52,9 @@ const todayPage: Page = async (main, { query, zone, navigate }) => {
       h(
         'div',
         { class: 'charts' },
-        timeChart({ title: 'Steps per day', x, lines: [{ label: 'Steps', values: series(MEASURES[0]!), colour: 'steps', kind: 'bars' }], zone }),
-        timeChart({ title: 'Sleep per night (h)', x, lines: [{ label: 'Sleep', values: series(MEASURES[6]!), colour: 'sleep', kind: 'bars' }], zone }),
-        timeChart({ title: 'Resting heart rate (bpm)', x, lines: [{ label: 'Resting heart rate', values: series(MEASURES[4]!), colour: 'heart', kind: 'line' }], zone }),
+        timeChart({ title: 'Steps per day', x, lines: [{ label: 'Steps', values: series(measure('steps')), colour: 'steps', kind: 'bars' }], zone }),
+        timeChart({ title: 'Sleep per night (h)', x, lines: [{ label: 'Sleep', values: series(measure('sleep')), colour: 'sleep', kind: 'bars' }], zone }),
+        timeChart({ title: 'Resting heart rate (bpm)', x, lines: [{ label: 'Resting heart rate', values: series(measure('resting_heart_rate')), colour: 'heart', kind: 'line' }], zone }),
       ),
       table(
         'Daily summary',
