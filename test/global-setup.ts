@@ -6,8 +6,7 @@
  * copies (CREATE DATABASE ... TEMPLATE is far faster than migrating again).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -16,7 +15,6 @@ import { createPostgresDatabase } from '../src/storage/database.js';
 import { migrate } from '../src/storage/migrate.js';
 import { randomBytes } from 'node:crypto';
 import { adminUrl, runDatabasePrefix, testServices } from './helpers/services.js';
-import { ROOT } from './helpers/process.js';
 import { CHROMIUM } from './helpers/browser.js';
 
 declare module 'vitest' {
@@ -50,25 +48,7 @@ function hasPromtool(): boolean {
   }
 }
 
-/**
- * The process tests run the built output, as `npm start` does. `npm test` builds
- * it first; `npx vitest` does not, and would quietly test yesterday's code.
- */
-function checkBuildIsCurrent(): void {
-  const built = (() => {
-    try {
-      return statSync(path.join(ROOT, 'dist/main.js')).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  const src = path.join(ROOT, 'src');
-  const changed = readdirSync(src, { recursive: true }).map(String).find((file) => statSync(path.join(src, file)).mtimeMs > built);
-  if (changed) throw new Error(`dist/ is older than src/${changed}: run npm run build (npm test builds first)`);
-}
-
 export default async function setup(project: TestProject) {
-  checkBuildIsCurrent();
   const { databaseUrl, redisUrl, mqttUrl, required } = testServices;
   const problems: string[] = [];
   const skipped: string[] = [];

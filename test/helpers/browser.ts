@@ -6,10 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
+import { checkBuildIsCurrent } from './process.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
+/** The browser loads the dashboard built into dist/public: it must be the current build. */
 export function launchChromium(): Promise<Browser> {
+  checkBuildIsCurrent();
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 }
 

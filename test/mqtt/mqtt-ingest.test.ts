@@ -224,6 +224,59 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     await stopApp(again);
   });
 
+  it('stopped while archiving a message: finishes it and acknowledges it (not delivered again), and keeps the subscription for what comes while stopped', async () => {
+    const { db, postgis } = await workerDatabase(kind);
+    const clientId = `${run}-stop`;
+    const env = mqttEnv(`${run}-s`, clientId);
+    const t = await startApp(kind, env);
+    const owner = await t.userWithKey(`stopping-${kind}@example.com`, ['ingest', 'read']);
+    await connected(t);
+    await stopApp(t);
+
+    // The same database, through a connection whose archive write waits until released.
+    let arrived = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: Database = {
+      ...db,
+      query: async (text: string, params?: unknown[]) => {
+        if (text.includes('INSERT INTO raw_ingestions')) {
+          arrived = true;
+          await released;
+        }
+        return db.query(text, params);
+      },
+    } as Database;
+    const app = await buildApp(loadConfig({ ...TEST_ENV, ...env }), { db: held, logger: silent, postgis });
+    try {
+      app.services.mqtt!.start();
+      await publisher.publishAsync(`${run}-s/${owner.keyId}`, steps(10), { qos: 1 });
+      await until('the archive write to begin', async () => arrived);
+      const stopped = app.services.mqtt!.stop();
+      release();
+      await stopped;
+    } finally {
+      await app.close();
+    }
+
+    // Published while no instance runs: only a subscription the broker kept receives it.
+    await publisher.publishAsync(`${run}-s/${owner.keyId}`, steps(11), { qos: 1 });
+    const again = await startApp(kind, env, false);
+    try {
+      const stored = await finished(again, owner.key, 2);
+      expect(stored.map((i) => i.counts)).toEqual([expect.objectContaining({ received: 1, inserted: 1 }), expect.objectContaining({ received: 1, inserted: 1 })]);
+      const sources = await again.db.query<{ source: string }>("SELECT source FROM quantity_samples WHERE source IN ('mqtt-test-10', 'mqtt-test-11') ORDER BY source");
+      expect(sources.rows.map((r) => r.source)).toEqual(['mqtt-test-10', 'mqtt-test-11']);
+      // An unacknowledged message would arrive again now and be counted as a duplicate.
+      const series = (await scrape(again.app)).series;
+      expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'queued' })).toBe(1);
+      expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'duplicate' })).toBe(0);
+    } finally {
+      await stopApp(again);
+      await forgetSession(clientId);
+    }
+  });
+
   it('reports mqtt down (degraded, 200) while the broker is unreachable, reconnects, and stores what comes next', async () => {
     const proxy = await startTcpProxy(BROKER);
     const clientId = `${run}-proxy`;
