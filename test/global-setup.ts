@@ -6,6 +6,7 @@
  * copies (CREATE DATABASE ... TEMPLATE is far faster than migrating again).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -14,6 +15,7 @@ import { createPostgresDatabase } from '../src/storage/database.js';
 import { migrate } from '../src/storage/migrate.js';
 import { randomBytes } from 'node:crypto';
 import { adminUrl, runDatabasePrefix, testServices } from './helpers/services.js';
+import { CHROMIUM } from './helpers/browser.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,6 +24,7 @@ declare module 'vitest' {
     redisAvailable: boolean;
     mqttAvailable: boolean;
     promtoolAvailable: boolean;
+    chromiumAvailable: boolean;
   }
 }
 
@@ -62,6 +65,8 @@ export default async function setup(project: TestProject) {
   if (mqttUrl) need(mqttUp, `MQTT broker at ${mqttUrl} is unreachable`);
   const promtool = hasPromtool();
   need(promtool, 'promtool is not installed: alert-rule check skipped');
+  const chromium = existsSync(CHROMIUM);
+  need(chromium, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium): dashboard browser tests skipped`);
 
   const prefix = runDatabasePrefix(randomBytes(4).toString('hex'));
   let template: string | null = null;
@@ -91,6 +96,7 @@ export default async function setup(project: TestProject) {
   project.provide('redisAvailable', redisUp);
   project.provide('mqttAvailable', mqttUp);
   project.provide('promtoolAvailable', promtool);
+  project.provide('chromiumAvailable', chromium);
 
   return async () => {
     if (!databaseUrl || !pgUp) return;

@@ -65,6 +65,22 @@ const trustProxy = z
     'must be false, true, a number of proxy hops (1-99), or a comma-separated list of proxy addresses or CIDRs',
   )
   .transform((value): boolean | number | string => (value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value));
+/**
+ * A map tile URL template with {z}, {x} and {y} (http or https); empty or off: no
+ * tiles (null). The dashboard's Content-Security-Policy allows images from its origin.
+ */
+const tileUrl = z
+  .string()
+  .refine((value) => {
+    if (value === '' || value === 'off') return true;
+    if (!['{z}', '{x}', '{y}'].every((part) => value.includes(part))) return false;
+    try {
+      return ['https:', 'http:'].includes(new URL(value.replace(/\{[xyz]\}/g, '0')).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL template holding {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty or off for no tiles')
+  .transform((value) => (value === '' || value === 'off' ? null : value));
 /** A topic filter with exactly one + level (the key id) and no #; the shared-subscription prefix is added by the server. */
 const mqttTopic = z
   .string()
@@ -77,6 +93,8 @@ export interface Setting {
   schema: z.ZodType;
   default?: string;
   doc: string;
+  /** An empty value is a value (the schema reads it), not unset: for settings where empty means "none". */
+  emptyIsValue?: true;
 }
 
 /** name → schema (applied to the raw string), default (as a string) and documentation. */
@@ -164,6 +182,14 @@ export const SETTINGS = {
   // Reading: queries, daily summaries and exports.
   COMPRESS_MIN_BYTES: { schema: int(0, 1024 * 1024 * 1024), default: '1024', doc: 'Responses at least this large are compressed (brotli or gzip, whichever the client accepts).' },
   EXPORT_BATCH_ROWS: { schema: int(100, 100_000), default: '5000', doc: 'Rows an export reads per query; an export holds one batch in memory whatever its range.' },
+
+  // The browser dashboard served at / (src/dashboard).
+  MAP_TILE_URL: {
+    schema: tileUrl,
+    default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    emptyIsValue: true,
+    doc: "Map tiles under a workout's route in the dashboard, as a URL template with {z}, {x} and {y}; the browser fetches them directly (the page's Content-Security-Policy allows that origin, and sends it the page's origin as referrer, as tile servers ask). Set but empty (MAP_TILE_URL=) or off: no tiles, the route is drawn on a plain background and nothing is fetched from elsewhere. OpenStreetMap's tile policy asks heavy users to run their own tile server.",
+  },
 
   // MQTT intake (docs/mqtt.md)
   MQTT_URL: { schema: url(['mqtt:', 'mqtts:']).optional(), doc: 'Broker to subscribe to (mqtt://host:1883 or mqtts://...). Unset: no MQTT intake.' },

@@ -21,13 +21,14 @@ function npmScript(name: string): string[] {
 
 /**
  * The built output must be newer than every source file: `npm test` builds first,
- * `npx vitest` does not and would quietly run yesterday's code in these processes.
- * Checked when a command runs dist/, not for the whole run: a mutation run changes
- * src/ on purpose and runs no process.
+ * `npx vitest` does not and would quietly run yesterday's code in these processes
+ * (or serve yesterday's dashboard, test/helpers/browser.ts). Checked when a test
+ * uses dist/, not for the whole run: a mutation run changes src/ on purpose and
+ * runs no process.
  */
 let buildChecked = false;
-function checkBuildIsCurrent(command: string[]): void {
-  if (buildChecked || !command.some((part) => part.startsWith('dist/'))) return;
+export function checkBuildIsCurrent(): void {
+  if (buildChecked) return;
   const built = (() => {
     try {
       return statSync(path.join(ROOT, 'dist/main.js')).mtimeMs;
@@ -93,7 +94,7 @@ const LISTENING = /"pid":(\d+).*"url":"(http:\/\/[^"]+)"/;
 /** Starts what `npm start` runs (or `options.entry`) with only the given environment; waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
   const [node, ...script] = START;
-  if (!options.entry) checkBuildIsCurrent(START);
+  if (!options.entry) checkBuildIsCurrent();
   const nodeArgs = options.nodeArgs ?? [];
   const [command, args] = options.entry
     ? options.nodeArgs
@@ -170,7 +171,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /** Runs a command (such as START) to its end; resolves with its exit code and output. */
 export function runProcess(command: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  checkBuildIsCurrent(command);
+  if (command.some((part) => part.startsWith('dist/'))) checkBuildIsCurrent();
   const [file, ...args] = command;
   return new Promise((resolve, reject) => {
     const child = spawn(file!, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
