@@ -9,7 +9,10 @@
  * `npm install --omit=dev`. Each file is compiled on its own into the same place
  * under dist/ (not bundled): paths a module resolves from its own location, such
  * as ../../migrations, point at the same files from dist/ as from src/.
- * Later targets (the dashboard's browser assets) are added to TARGETS.
+ * Entries started as threads are compiled with the rest: the parse thread
+ * (src/ingest/parse-worker.ts) runs as dist/ingest/parse-worker.js beside the
+ * module that starts it. Later targets (the dashboard's browser assets) are
+ * added to TARGETS.
  */
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';

@@ -5,13 +5,15 @@
  * to acknowledge a batch before sending more than BATCHES_IN_FLIGHT, so a slow
  * database holds the parsing back instead of filling memory with samples.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { AppError } from '../shared/errors.js';
 import { BodyScan, SliceCutter, parseUnit } from './body-plan.js';
 import type { FromParser, ToParser } from './parse-thread.js';
 import type { ParsedItem } from './records.js';
 
-const BATCH_ITEMS = 2000;
+/** Small enough that taking a batch in (its copy and the writer's work) is a short task for the main thread. */
+const BATCH_ITEMS = 500;
 const BATCHES_IN_FLIGHT = 2;
 
 const port = parentPort!;
@@ -45,6 +47,9 @@ async function send(items: ParsedItem[], bytesDone: number): Promise<void> {
   post({ type: 'items', items, bytesDone });
 }
 
+/** This thread's heap, garbage included: V8 collects it only when the thread allocates again. */
+const heapBytes = () => getHeapStatistics().total_heap_size;
+
 async function job(start: Extract<ToParser, { type: 'start' }>): Promise<void> {
   credits = BATCHES_IN_FLIGHT;
   const scan = new BodyScan(start.limits);
@@ -57,7 +62,7 @@ async function job(start: Extract<ToParser, { type: 'start' }>): Promise<void> {
     plan = scan.finish();
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    post({ type: 'refused', code: error.code, message: error.message });
+    post({ type: 'refused', code: error.code, message: error.message, heapBytes: heapBytes() });
     return;
   }
   post({ type: 'planned', format: plan.format, reads: plan.reads });
@@ -82,7 +87,7 @@ async function job(start: Extract<ToParser, { type: 'start' }>): Promise<void> {
   }
   if (!cutter.done) throw new Error('the body ended before the last slice the first read found');
   if (batch.length > 0) await send(batch, bytesDone);
-  post({ type: 'done' });
+  post({ type: 'done', heapBytes: heapBytes() });
 }
 
 for (;;) {

@@ -162,6 +162,8 @@ export async function processBody(
       }
       samplesDone += batch.items.length;
       onProgress({ bytesDone: batch.bytesDone, samplesDone });
+      // Batches already waiting would otherwise be taken one after another without a turn of the event loop.
+      await new Promise(setImmediate);
     }
   } finally {
     await parsed.return(undefined);

@@ -28,8 +28,9 @@ function unknownArrayBody(megabytes: number): Buffer {
 describe.each(databaseKinds())('the event loop during a large upload (%s database)', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    // Answered 202 at once: what follows the answer is the parsing, watched from /health.
-    t = await createTestApp(kind, { env: { INGEST_SYNC_BUDGET_MS: '0', MAX_PAYLOAD_MB: '110' } });
+    // Answered 202 at once: what follows the answer is the parsing, watched from /health. Few
+    // rejections kept in full: embedded, their inserts run on this thread (PGlite lives here).
+    t = await createTestApp(kind, { env: { INGEST_SYNC_BUDGET_MS: '0', MAX_PAYLOAD_MB: '110', REJECTIONS_KEPT_MAX: '100' } });
   });
   afterAll(() => t.close());
 
