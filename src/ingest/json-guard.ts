@@ -65,7 +65,7 @@ const LONGEST_ESCAPED_KEY = CONSTRUCTOR.length * 6;
 
 /** Bytes a JSON string may hold after a backslash, besides `u`. */
 const SIMPLE_ESCAPES = new Set([...'"\\/bfnrt'].map((c) => c.charCodeAt(0)));
-const LITERALS = new Map([...['true', 'false', 'null']].map((word) => [word.charCodeAt(0), Buffer.from(word)]));
+const LITERALS = new Map(['true', 'false', 'null'].map((word) => [word.charCodeAt(0), Buffer.from(word)]));
 
 const refuse = (message: string) => new AppError('UNPROCESSABLE_PAYLOAD', message);
 
@@ -168,6 +168,11 @@ export class JsonScanner {
   private readonly constructorObjects: number[] = [];
   private afterConstructorKey = false;
 
+  private readonly listener: JsonListener | null;
+  private readonly listenDepth: number;
+  private readonly keyDepths: readonly number[];
+
+  /** strict: check the syntax too (else the limits only); listener: told where values are (strict only). */
   constructor(
     private readonly limits: JsonLimits,
     options: { strict: boolean; listener?: JsonListener },
@@ -178,13 +183,9 @@ export class JsonScanner {
     this.keyDepths = this.listener?.keyDepths ?? [];
   }
 
-  private readonly keyDepths: readonly number[];
   private wantsKey(depth: number): boolean {
     return this.keyDepths.includes(depth);
   }
-
-  private readonly listener: JsonListener | null;
-  private readonly listenDepth: number;
 
   /** Scans the next chunk; stops looking once a limit is broken (that is the answer). */
   write(bytes: Uint8Array): void {
