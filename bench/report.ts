@@ -81,6 +81,12 @@ export function checkTargets(results: Results): TargetCheck[] {
       met: memory.peakMb < 1024,
       ...(memory.peakMb >= 1024 ? { gap: `${n(memory.peakMb - 1024)} MB over` } : {}),
     });
+    checks.push({
+      figure: `/health during the ${memory.payloadMb} MB upload (PostgreSQL)`,
+      target: 'p99 < 50 ms',
+      measured: `${memory.healthP99Ms} ms (slowest ${Math.max(...memory.runs.map((r) => r.healthMaxMs))} ms)`,
+      met: memory.healthP99Ms < 50,
+    });
     const growth = memory.afterMb - memory.startMb;
     checks.push({
       figure: `memory after the upload (PostgreSQL)`,
@@ -226,7 +232,7 @@ function profileTables(p: ProfileSummary): string[] {
 
 function memoryTable(figures: [string, MemoryFigure | undefined][]): string {
   return table(
-    ['database', 'payload', 'start', 'peak', 'after', 'runs (start / peak / after)'],
+    ['database', 'payload', 'start', 'peak', 'after', '/health p99 during', 'runs (start / peak / after)'],
     figures
       .filter((entry): entry is [string, MemoryFigure] => entry[1] !== undefined)
       .map(([name, m]) => [
@@ -235,6 +241,7 @@ function memoryTable(figures: [string, MemoryFigure | undefined][]): string {
         `${n(m.startMb)} MB`,
         `**${n(m.peakMb)} MB**`,
         `${n(m.afterMb)} MB`,
+        `${m.healthP99Ms} ms`,
         m.runs.map((r) => `${n(r.startMb)} / ${n(r.peakMb)} / ${n(r.afterMb)}`).join('; '),
       ]),
   );
