@@ -13,6 +13,7 @@ import type { HealthRecord, Rejection, WorkoutRecord } from '../../ingest/record
 import type { Metrics } from '../../monitoring/metrics.js';
 import { isTransientError, type Database } from '../database.js';
 import { ensurePartitions } from '../partitions.js';
+import { maintainRollups } from '../rollups.js';
 import { TABLES, type ChunkedKind, type Row, type TableSpec } from './tables.js';
 import { isDataError, upsertChunk, type Owner } from './upsert.js';
 import { writeWorkout } from './workouts.js';
@@ -75,7 +76,15 @@ export function createSampleWriter(options: {
   async function writeEntries(spec: TableSpec<never>, entries: Entry[]): Promise<void> {
     try {
       const started = performance.now();
-      const counts = await retrying(() => upsertChunk(db, spec, owner, entries.map((entry) => entry.row)));
+      const rows = entries.map((entry) => entry.row);
+      // The summary's rollups change with the samples, in the same transaction: never stale.
+      const counts = await retrying(() =>
+        db.transaction(async (tx) => {
+          const written = await upsertChunk(tx, spec, owner, rows);
+          await maintainRollups(tx, spec, owner, rows);
+          return written;
+        }),
+      );
       metrics.batchWritten(spec.table, (performance.now() - started) / 1000, entries.length);
       for (const [type, c] of counts) {
         sink.outcome(type, 'inserted', c.inserted);
