@@ -19,8 +19,10 @@ CREATE TABLE quantity_rollups (
   kept_total numeric NOT NULL,
   PRIMARY KEY (user_id, bucket, metric, source, grain)
 );
--- The longest grain a source sent: how far back a sample may start and still hold a new one.
+-- The longest grain a source sent: how far back a sample may start and still hold a new one;
+-- and that source's buckets over such a stretch.
 CREATE INDEX quantity_rollups_grain_idx ON quantity_rollups (user_id, metric, source, grain);
+CREATE INDEX quantity_rollups_source_idx ON quantity_rollups (user_id, metric, source, bucket);
 
 -- Per bucket, heart rate over every source.
 CREATE TABLE heart_rate_rollups (

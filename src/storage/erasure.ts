@@ -11,7 +11,8 @@
  *   The audit log keeps that it happened, under the user's id, never the email.
  *
  * DELETE on a partitioned parent reaches every monthly partition its range
- * condition does not prune, on PostgreSQL and PGlite alike.
+ * condition does not prune, on PostgreSQL and PGlite alike. The summary's rollups
+ * of erased samples are recomputed in the same transaction (src/storage/rollups.ts).
  */
 import type { KeyService } from '../auth/key-service.js';
 import { EVENT_TYPES, type HealthRecord } from '../ingest/records.js';
