@@ -286,11 +286,14 @@ export function summaryRepository(db: Database) {
       const params = [userId, first, last, timeZone];
       const input = from ?? (await inputFor(userId, first, last, timeZone));
       // Independent statements: on PostgreSQL they run at once on separate connections.
-      // JIT compilation would cost seconds on these plans and save milliseconds.
+      // JIT compilation would cost seconds on these plans and save milliseconds. A year's
+      // rollups (50,000 rows of steps from two sources) outgrow the default 4 MB of work_mem:
+      // sorted on disk by source name instead of hashed in memory, 370 ms instead of ~60.
       const parts = await Promise.all(
         [...SQL[input], SLEEP_SQL].map((sql) =>
           db.transaction(async (tx) => {
             await tx.query('SET LOCAL jit = off');
+            await tx.query("SET LOCAL work_mem = '32MB'");
             return tx.query<Partial<DailySummaryRow>>(sql, params);
           }),
         ),
