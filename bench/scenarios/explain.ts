@@ -56,6 +56,8 @@ async function firstChunk(client: pg.Client): Promise<{ text: string; params: un
       const result = await client.query(text, params);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
+    // The chunk's transaction (with its rollups) on the same client; nothing is written anyway.
+    transaction: (fn: (tx: Database) => Promise<unknown>) => fn(db),
   } as unknown as Database;
   const writer = createSampleWriter({
     db,
