@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { HeartRateRecord, Rejection } from '../../src/ingest/records.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, Queryable } from '../../src/storage/database.js';
 import { createSampleWriter, type Outcome } from '../../src/storage/samples/writer.js';
 import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 
@@ -62,13 +62,13 @@ describe.each(databaseKinds())('the sample writer (%s database)', (kind) => {
 
   it('retries a chunk after a transient error (serialisation failure) and stores it once', async () => {
     let failures = 1;
-    const flaky: Database = {
-      ...db,
-      query: (async (text: string, params?: unknown[]) => {
+    const failingOnce = (target: Queryable) =>
+      (async (text: string, params?: unknown[]) => {
         if (text.includes('json_to_recordset') && failures-- > 0) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
-        return db.query(text, params);
-      }) as Database['query'],
-    };
+        return target.query(text, params);
+      }) as Database['query'];
+    // A chunk is written in a transaction of its own (with the summary's rollups).
+    const flaky: Database = { ...db, query: failingOnce(db), transaction: (fn) => db.transaction((tx) => fn({ query: failingOnce(tx) })) };
     const { outcomes } = await write([heartRate(200, 80), heartRate(201, 81)], flaky);
     expect(outcomes.inserted).toBe(2);
     expect(failures).toBe(-1);
