@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { HeartRateRecord } from '../../src/ingest/records.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, Queryable } from '../../src/storage/database.js';
 import { createSampleWriter } from '../../src/storage/samples/writer.js';
 import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 
@@ -45,13 +45,13 @@ describe.each(databaseKinds())('writing a chunk into one month of a long history
   /** Writes the records; returns each statement the writer sent with its parameters. */
   async function write(records: HeartRateRecord[]) {
     const sent: { text: string; params: unknown[] }[] = [];
-    const watched: Database = {
-      ...db,
-      query: (async (text: string, params?: unknown[]) => {
+    const watching = (target: Queryable) =>
+      (async (text: string, params?: unknown[]) => {
         sent.push({ text, params: params ?? [] });
-        return db.query(text, params);
-      }) as Database['query'],
-    };
+        return target.query(text, params);
+      }) as Database['query'];
+    // Chunks are written in transactions of their own.
+    const watched: Database = { ...db, query: watching(db), transaction: (fn) => db.transaction((tx) => fn({ query: watching(tx) })) };
     const writer = createSampleWriter({
       db: watched,
       userId,
