@@ -73,6 +73,8 @@ async function job(start: Extract<ToParser, { type: 'start' }>): Promise<void> {
   for (let read = 0; read < plan.reads.length; read++) {
     for (let message = await next(); message.type === 'chunk'; message = await next()) {
       for (const { unit, text } of cutter.take(message.bytes, message.offset)) {
+        // A batch may fill up inside a slice: it has come at least as far as the slice's start.
+        bytesDone = Math.max(bytesDone, unit.start);
         for (const item of parseUnit(unit, text, start.ctx)) {
           batch.push(item);
           if (batch.length >= BATCH_ITEMS) {

@@ -324,7 +324,11 @@ export function createIngestService(deps: {
      */
     async receive(userId: string, stream: BodyStream, encoding: 'gzip' | null, limitBytes: number): Promise<ArchivedBody> {
       const id = randomUUID();
-      const sink = (seq: number, data: Buffer) => archives.writeChunk(userId, id, seq, data);
+      const sink = async (seq: number, data: Buffer) => {
+        await archives.writeChunk(userId, id, seq, data);
+        // trace, not debug: one line per MB, and without the request's id (it is not the request's logger).
+        logger.trace({ upload: id, seq, bytes: data.length }, 'archive chunk written');
+      };
       try {
         return { id, ...(await readBody(stream, encoding, limitBytes, sink)) };
       } catch (error) {

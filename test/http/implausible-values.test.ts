@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configReferenceMarkdown } from '../../src/cli/commands.js';
 import { loadConfig } from '../../src/config/config.js';
+import { rebuildRollups } from '../../src/storage/rollups.js';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
 
@@ -36,6 +37,9 @@ describe.each(databaseKinds())('implausible values (%s database)', (kind) => {
     // As a server without the bounds stored them: written straight into the tables.
     await t.db.query("UPDATE quantity_samples SET value = 1.7e308 WHERE metric IN ('step_count', 'heart_rate_variability')");
     await t.db.query('UPDATE sleep_nights SET core = 1.7e308');
+    // An upgrade then builds the summary's rollups from those rows, as the first start does.
+    const owners = await t.db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM quantity_samples');
+    for (const { user_id } of owners.rows) await t.db.transaction((tx) => rebuildRollups(tx, user_id));
 
     const response = await get('/api/v1/summary/daily?start=2024-05-01&end=2024-05-03');
     expect(response.statusCode, response.body).toBe(200);

@@ -34,7 +34,7 @@ describe.each(serverDatabases('hea-archive-crash-'))('an upload whose server is 
   });
 
   it('leaves no ingestion, and no chunk once the server is back; the same body sent again is a new upload', async () => {
-    env = { ...(await makeEnv()), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'debug', REQUEST_TIMEOUT_SECONDS: '10', HEADERS_TIMEOUT_SECONDS: '10', INGEST_SYNC_BUDGET_MS: '0' };
+    env = { ...(await makeEnv()), ADMIN_API_KEY: ADMIN, LOG_LEVEL: 'trace', REQUEST_TIMEOUT_SECONDS: '10', HEADERS_TIMEOUT_SECONDS: '10', INGEST_SYNC_BUDGET_MS: '0' };
     // Random text compresses little: several chunks' worth, and a valid body with no samples.
     const body = Buffer.from(JSON.stringify({ samples: [], note: Array.from({ length: 256 }, () => randomBytes(24 * 1024).toString('base64')) }));
     let server = await startServerProcess(env, START_TIMEOUT_MS);

@@ -146,11 +146,13 @@ describe.each(databaseKinds())('chunks written by COPY (%s database)', (kind) =>
     // The first writer merges, then waits to commit until the second one's merge waits on its rows: the second
     // looked them up before they were committed, so its insert meets them (a unique violation) and must write again.
     let secondWaits = false;
+    let firstMerged = false;
     const first: Database = {
       ...db,
       transaction: (fn) =>
         db.transaction(async (tx) => {
           const result = await fn(tx);
+          firstMerged = true;
           await until('the second merge to wait for the first', async () => {
             const waiting = await db.query<{ n: number }>(
               "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO heart_rate_samples%'",
@@ -162,9 +164,9 @@ describe.each(databaseKinds())('chunks written by COPY (%s database)', (kind) =>
         }),
     };
     const firstDone = write(records, records.length, first);
-    await until('the first merge to be sent', async () => (await storedCount('heart_rate_samples')) === 0 && (await db.query(
-      "SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%INSERT INTO heart_rate_samples%'",
-    )).rows.length > 0);
+    // Its transaction's last statement is the rollups' (not the merge): wait on the writer itself.
+    await until('the first merge to be sent', async () => firstMerged);
+    expect(await storedCount('heart_rate_samples')).toBe(0);
     const [one, two] = await Promise.all([firstDone, write(records)]);
     expect(secondWaits).toBe(true);
     expect(one.counts).toEqual({ heart_rate: { inserted: records.length, updated: 0, unchanged: 0, rejected: 0 } });
