@@ -158,6 +158,9 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
     },
     ingest: {
       maxPayloadBytes: raw.MAX_PAYLOAD_MB * 1024 * 1024,
+      /** Apple Health exports: per upload, and per user in 24 hours. */
+      importMaxBytes: raw.IMPORT_MAX_MB * 1024 * 1024,
+      importMaxBytesPerUserPerDay: raw.IMPORT_MAX_MB_PER_USER_PER_DAY * 1024 * 1024,
       syncBudgetMs: raw.INGEST_SYNC_BUDGET_MS,
       workers: raw.INGEST_WORKERS,
       pollIntervalMs: raw.INGEST_POLL_INTERVAL_MS,

@@ -110,6 +110,8 @@ export const SETTINGS = {
   ARGON2_PARALLELISM: { schema: int(1, 16), default: '1', doc: 'argon2id parallelism.' },
 
   MAX_PAYLOAD_MB: { schema: int(1, 2048), default: '100', doc: 'Largest ingest body, counted after decompression.' },
+  IMPORT_MAX_MB: { schema: int(1, 1_048_576), default: '4096', doc: 'Largest Apple Health export (POST /api/v1/import/apple-health: export.zip or export.xml), counted after decompression.' },
+  IMPORT_MAX_MB_PER_USER_PER_DAY: { schema: int(1, 10_485_760), default: '8192', doc: 'Apple Health export bytes one user may upload in 24 hours (imports often run more than once; a whole history is a few GB).' },
   INGEST_SYNC_BUDGET_MS: { schema: int(0, 600_000), default: '5000', doc: 'An ingestion finished within this time is answered 200; otherwise 202 and a worker finishes it.' },
   INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Queued ingestions this process works on at once (0: this process only accepts).' },
   INGEST_POLL_INTERVAL_MS: { schema: int(10, 600_000), default: '1000', doc: 'How often an idle worker looks for queued ingestions.' },

@@ -21,6 +21,7 @@ import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
 import { erasuresFor } from '../storage/erasure.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
+import { isAppleHealthBody, parseAppleHealth, type ReadPosition } from './apple-health/parse.js';
 import type { BodySource } from './body.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
 import { checkJsonText, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
@@ -28,7 +29,7 @@ import type { ParseContext, ParsedItem, Rejection, ValidationCategory } from './
 import { isStandardPayload, parseStandard } from './standard/parse.js';
 import { Tally } from './tally.js';
 
-export type Format = 'hae' | 'standard';
+export type Format = 'hae' | 'standard' | 'apple_health';
 
 export interface ProcessOutcome {
   format: Format;
@@ -96,6 +97,38 @@ export function detectFormat(body: unknown, ctx: ParseContext): { format: Format
   );
 }
 
+/**
+ * The body's format and its items. An Apple Health export (a zip, or XML) is
+ * parsed as it streams, with no size limit of its own; JSON is read whole.
+ */
+async function openBody(
+  body: BodySource,
+  ctx: ParseContext,
+  config: Config,
+): Promise<{ format: Format; items: Iterable<ParsedItem> | AsyncIterable<ParsedItem>; position: ReadPosition }> {
+  const head = await firstBytes(body);
+  if (isAppleHealthBody(head)) {
+    const position: ReadPosition = { bytesDone: 0 };
+    return { format: 'apple_health', items: parseAppleHealth(body, head, ctx, position), position };
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of body.open()) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  return { ...detectFormat(parseJson(bytes, config.edge.json), ctx), position: { bytesDone: bytes.length } };
+}
+
+/** Enough of the body's start to tell a zip or XML from JSON. */
+async function firstBytes(body: BodySource): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body.open()) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= 64) break;
+  }
+  return Buffer.concat(chunks);
+}
+
 export async function processBody(
   deps: { db: Database; config: Config; postgis: boolean; logger: Logger; metrics: Metrics; now: () => Date },
   target: { userId: string; ingestionId: string },
@@ -106,10 +139,7 @@ export async function processBody(
   const repository = ingestionsRepository(db);
   const ctx: ParseContext = { limits: config.ingest.limits, now: deps.now() };
   const parseStart = performance.now();
-  const chunks: Buffer[] = [];
-  for await (const chunk of body.open()) chunks.push(chunk);
-  const bytes = Buffer.concat(chunks);
-  const { format, items } = detectFormat(parseJson(bytes, config.edge.json), ctx);
+  const { format, items, position } = await openBody(body, ctx, config);
   const parseEnd = performance.now();
 
   const tally = new Tally();
@@ -155,9 +185,9 @@ export async function processBody(
     waitedMs += performance.now() - started;
   };
   let samplesDone = 0;
-  for (const item of items) {
+  for await (const item of items) {
     samplesDone += 1;
-    if (samplesDone % PROGRESS_EVERY === 0) onProgress({ bytesDone: bytes.length, samplesDone });
+    if (samplesDone % PROGRESS_EVERY === 0) onProgress({ bytesDone: position.bytesDone, samplesDone });
     if (item.ok) {
       tally.add(item.record.type, 'received');
       const erasure = erased(item.record);

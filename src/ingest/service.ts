@@ -12,7 +12,7 @@ import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type IngestionRow, type IngestionSource } from '../storage/repositories/ingestions.js';
 import { bufferSource, unarchive, type BodySource, type ReceivedBody } from './body.js';
-import { processBody } from './process.js';
+import { processBody, type Progress } from './process.js';
 
 /** After this many attempts an ingestion that keeps failing is marked failed instead of retried. */
 const MAX_ATTEMPTS = 5;
@@ -25,6 +25,8 @@ export interface Upload {
   clientIp?: string | null;
   userAgent?: string | null;
   headers: Record<string, string>;
+  /** Set by a format's own route (Apple Health imports), so the upload counts against that route's limits. */
+  format?: 'apple_health';
 }
 
 export interface RunOptions {
@@ -32,6 +34,8 @@ export interface RunOptions {
   budgetMs?: number;
   /** The request's logger, so the summary line carries the request id. */
   log?: Logger;
+  /** Told how far processing has come, while it runs (the CLI's progress bar). */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface IngestResult {
@@ -75,7 +79,7 @@ export function createIngestService(deps: {
    * line carries the request id. The metrics are recorded from the final counts,
    * so /metrics shows the same numbers as the ingestion record.
    */
-  async function run(row: IngestionRow, source?: BodySource, log: Logger = logger): Promise<IngestionRow> {
+  async function run(row: IngestionRow, source?: BodySource, log: Logger = logger, onProgress?: (progress: Progress) => void): Promise<IngestionRow> {
     const started = performance.now();
     const heartbeat = setInterval(
       () => void repository.extendLease(row.user_id, row.id, leaseSeconds).catch(() => undefined),
@@ -83,7 +87,7 @@ export function createIngestService(deps: {
     );
     try {
       const body = source ?? bufferSource(await unarchive((await repository.body(row.user_id, row.id))!));
-      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id }, body);
+      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id }, body, onProgress);
       const finished = (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
       const { timings } = outcome;
       metrics.ingestRequest(outcome.format, 'completed');
@@ -237,7 +241,7 @@ export function createIngestService(deps: {
     async ingest(upload: Upload, body: ReceivedBody, options: RunOptions = {}): Promise<IngestResult> {
       const archived = await archive(upload, body, true);
       if (archived.duplicateOf) return archived;
-      const work = track(run(archived.ingestion, bufferSource(body.bytes), options.log));
+      const work = track(run(archived.ingestion, bufferSource(body.bytes), options.log, options.onProgress));
       const finished = await within(work, options.budgetMs ?? config.ingest.syncBudgetMs);
       return { ingestion: finished ?? archived.ingestion };
     },
@@ -273,7 +277,7 @@ export function createIngestService(deps: {
     async reprocess(userId: string, id: string, options: RunOptions = {}): Promise<IngestionRow | null> {
       const row = await repository.claim(userId, id, leaseSeconds);
       if (!row) return null;
-      return (await within(track(run(row, undefined, options.log)), options.budgetMs ?? config.ingest.syncBudgetMs)) ?? row;
+      return (await within(track(run(row, undefined, options.log, options.onProgress)), options.budgetMs ?? config.ingest.syncBudgetMs)) ?? row;
     },
 
     start(): void {
