@@ -8,7 +8,6 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { discardRest, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';

@@ -57,7 +57,7 @@ export async function* parseAppleHealth(body: BodySource, head: Buffer, ctx: Par
     if (error instanceof NotHealthData) throw new AppError('UNPROCESSABLE_PAYLOAD', `the body is XML but not Apple Health's export.xml: ${error.message}`);
     throw error;
   }
-  yield* reader.leftovers(null);
+  yield* reader.leftovers();
 }
 
 class ExportReader {
@@ -105,7 +105,7 @@ class ExportReader {
         const route = await readGpx(track(await entry.open()), this.ctx);
         yield* this.attachRoute(relative(entry.name), route);
       }
-      yield* this.leftovers(healthData.name);
+      yield* this.leftovers();
       for (const entry of entries.filter(isEcgFile)) {
         const text = await readText(track(await entry.open()));
         yield parseEcgCsv(entry.name, text, this.ctx);
@@ -189,13 +189,14 @@ class ExportReader {
     }
   }
 
-  /** What waited for the end: workouts whose GPX file is not in the upload, blood-pressure Records no correlation holds. */
-  *leftovers(xmlName: string | null): Generator<ParsedItem> {
-    for (const [file, workouts] of this.awaitingRoute) {
-      for (const workout of workouts) {
-        workout.original.routeMissing = xmlName === null ? 'the upload is export.xml alone' : `${file} is not in the zip`;
-        yield finishWorkout(workout, this.ctx);
-      }
+  /**
+   * What waited for the end: workouts whose GPX file is not in the upload (stored without
+   * points; `original.routeFile` still names it, and a later upload with the file adds
+   * them), and blood-pressure Records no correlation holds.
+   */
+  *leftovers(): Generator<ParsedItem> {
+    for (const workouts of this.awaitingRoute.values()) {
+      for (const workout of workouts) yield finishWorkout(workout, this.ctx);
     }
     this.awaitingRoute.clear();
     for (const element of this.pressureRecords.values()) yield this.mapper.record(element);

@@ -64,7 +64,9 @@ export class SampleMapper {
     }
     const record = this.parser(name, unit)(point, this.ctx);
     if (isProblem(record)) return rejected(name, `Record ${identifier} at ${a.startDate ?? '?'}: ${record.reason}`, record.category, element);
-    keepExtra(record, metadata, beatsOf(element));
+    // A category the app does not send keeps its value as written (HKCategoryValue…).
+    const value = isCategory(identifier) && name === identifier ? (a.value ?? null) : null;
+    keepExtra(record, { ...(metadata ? { metadata } : {}), ...(value !== null ? { value } : {}), ...beatsOf(element) });
     return { ok: true, record };
   }
 
@@ -207,17 +209,19 @@ export function metadataOf(element: XmlElement): Record<string, string> | null {
 }
 
 /** The beat-to-beat list of a heart-rate-variability Record: `[{bpm, time}]`, times as written. */
-function beatsOf(element: XmlElement): { bpm: number; time: string }[] | null {
+function beatsOf(element: XmlElement): { beats?: { bpm: number; time: string }[] } {
   const list = element.children.find((child) => child.name === 'HeartRateVariabilityMetadataList');
-  if (!list) return null;
-  return list.children
+  if (!list) return {};
+  const beats = list.children
     .filter((child) => child.name === 'InstantaneousBeatsPerMinute')
     .map((child) => ({ bpm: Number(child.attributes.bpm), time: child.attributes.time ?? '' }));
+  return { beats };
 }
 
-function keepExtra(record: HealthRecord, metadata: Record<string, string> | null, beats: unknown[] | null): void {
-  if (record.kind !== 'quantity' || (metadata === null && beats === null)) return;
-  record.extra = { ...record.extra, ...(metadata ? { metadata } : {}), ...(beats ? { beats } : {}) };
+/** What the app's point has no field for, added to the record's `extra`. */
+function keepExtra(record: HealthRecord, kept: Record<string, unknown>): void {
+  if (record.kind !== 'quantity' || Object.keys(kept).length === 0) return;
+  record.extra = { ...record.extra, ...kept };
 }
 
 /** startDate (required) and endDate (the start when absent), in order and inside the configured window. */
