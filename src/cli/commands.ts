@@ -272,8 +272,8 @@ export async function importAppleHealthCommand(config: Config, file: string, own
   });
   progress.clear();
   out(`${path.basename(file)}: ${describeOutcome(result)}`);
-  for (const [type, counts] of Object.entries(result.by_type ?? {})) {
-    out(`  ${type.padEnd(36)} received ${counts.received}, inserted ${counts.inserted}, updated ${counts.updated}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`);
+  for (const [type, counts] of Object.entries(result.by_type ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    out(`  ${type.padEnd(40)} received ${counts.received}, inserted ${counts.inserted}, updated ${counts.updated}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`);
   }
   return result;
 }

@@ -3,7 +3,7 @@
  * the same pipeline as HTTP, reprocess that changes nothing the second time, and
  * moving an older install's pepper out of the database without losing a key.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createServices } from '../../src/services.js';
 import { createPgliteDatabase, type Database } from '../../src/storage/database.js';
 import { TEST_ENV } from '../helpers/app.js';
+import { exportXml, exportZip } from '../helpers/apple-health.js';
 import { createPostgres, silent } from '../helpers/databases.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { ROOT, runCli } from '../helpers/process.js';
@@ -218,5 +219,20 @@ describe('the CLI', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('imports an Apple Health export.zip with the counts per type, and its export.xml afterwards finds everything unchanged', async () => {
+    const zip = path.join(dataDir, 'export.zip');
+    const xml = path.join(dataDir, 'export.xml');
+    await writeFile(zip, await exportZip());
+    await writeFile(xml, exportXml());
+    const imported = await runCli(['import-apple-health', '--user', 'owner@example.com', zip], env);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/export.zip: completed; received 30, inserted 27, updated 0, unchanged 0, rejected 3/);
+    expect(imported.stdout).toMatch(/\n {2}blood_pressure +received 1, inserted 1, updated 0, unchanged 0, rejected 0\n/);
+    expect(imported.stdout).toMatch(/\n {2}clinical_records +received 2, inserted 0, updated 0, unchanged 0, rejected 2\n/);
+    const again = await runCli(['import-apple-health', '--user', 'owner@example.com', xml], env);
+    expect(again.stdout).toMatch(/export.xml: completed; received \d+, inserted 0, updated 0, unchanged \d+, rejected 2/);
   });
 });
