@@ -12,6 +12,7 @@ import { keyView } from '../http/schemas/keys.js';
 import { userView } from '../http/schemas/users.js';
 import { SETTINGS } from '../config/schema.js';
 import { deleteStoredPepper, embeddedPepperFile, storedPepper, writePepperFile } from '../auth/pepper.js';
+import type { Progress } from '../ingest/process.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';
 import { UNCLAIMED_USER, usersRepository } from '../storage/repositories/users.js';
@@ -263,11 +264,21 @@ export async function importAppleHealthCommand(config: Config, file: string, own
         await backend.call('DELETE', `/api/v1/auth/keys/${key.id}`);
       }
     }
+    const options = { budgetMs: Infinity, onProgress: ({ bytesDone, samplesDone }: Progress) => progress.update(bytesDone, samplesDone) };
     const { ingestion, duplicateOf } = await backend.ingest.ingest(
       { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {}, format: 'apple_health' },
       await archiveBytes(bytes),
-      { budgetMs: Infinity, onProgress: ({ bytesDone, samplesDone }) => progress.update(bytesDone, samplesDone) },
+      options,
     );
+    if (duplicateOf && (ingestion.status === 'queued' || ingestion.status === 'processing')) {
+      // An earlier run of this import stopped before the end (Ctrl-C, a crash): finish it.
+      // What it stored is found unchanged; the rest is written.
+      const resumed = await backend.ingest.reprocess(ingestion.user_id, ingestion.id, options);
+      if (!resumed) {
+        throw new CliError(`this file's import (ingestion ${ingestion.id}) is being processed by another process; run this again once it stops reporting (INGEST_LEASE_SECONDS)`);
+      }
+      return ingestionView(resumed);
+    }
     return ingestionView(ingestion, duplicateOf);
   });
   progress.clear();
