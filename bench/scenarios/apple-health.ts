@@ -64,7 +64,7 @@ export async function measureAppleHealthImport(databaseUrl: string, options: { m
     try {
       const outcome = await processBody(
         { db, config, postgis: false, logger, metrics, now: () => new Date() },
-        { userId: user, ingestionId: ingestion.id },
+        { userId: user, ingestionId: ingestion.id, format: 'apple_health' },
         fileSource(file, size),
         ({ bytesDone, samplesDone }) => {
           if (performance.now() - lastLog < 10_000) return;

@@ -21,7 +21,7 @@ import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
 import { erasuresFor } from '../storage/erasure.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
-import { isAppleHealthBody, parseAppleHealth, type ReadPosition } from './apple-health/parse.js';
+import { parseAppleHealth, type ReadPosition } from './apple-health/parse.js';
 import type { BodySource } from './body.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
 import { checkJsonText, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
@@ -98,18 +98,19 @@ export function detectFormat(body: unknown, ctx: ParseContext): { format: Format
 }
 
 /**
- * The body's format and its items. An Apple Health export (a zip, or XML) is
- * parsed as it streams, with no size limit of its own; JSON is read whole.
+ * The body's format and its items. An Apple Health export (uploaded to its own
+ * route, so its ingestion's format is known from the start) is parsed as it
+ * streams; JSON is read whole and its format detected.
  */
 async function openBody(
   body: BodySource,
+  format: Format | null,
   ctx: ParseContext,
   config: Config,
 ): Promise<{ format: Format; items: Iterable<ParsedItem> | AsyncIterable<ParsedItem>; position: ReadPosition }> {
-  const head = await firstBytes(body);
-  if (isAppleHealthBody(head)) {
+  if (format === 'apple_health') {
     const position: ReadPosition = { bytesDone: 0 };
-    return { format: 'apple_health', items: parseAppleHealth(body, head, ctx, position), position };
+    return { format, items: parseAppleHealth(body, await firstBytes(body), ctx, position), position };
   }
   const chunks: Buffer[] = [];
   for await (const chunk of body.open()) chunks.push(chunk);
@@ -117,7 +118,7 @@ async function openBody(
   return { ...detectFormat(parseJson(bytes, config.edge.json), ctx), position: { bytesDone: bytes.length } };
 }
 
-/** Enough of the body's start to tell a zip or XML from JSON. */
+/** Enough of the body's start to tell a zip from XML. */
 async function firstBytes(body: BodySource): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -131,7 +132,8 @@ async function firstBytes(body: BodySource): Promise<Buffer> {
 
 export async function processBody(
   deps: { db: Database; config: Config; postgis: boolean; logger: Logger; metrics: Metrics; now: () => Date },
-  target: { userId: string; ingestionId: string },
+  /** `format`: the ingestion's, when known before parsing (Apple Health imports). */
+  target: { userId: string; ingestionId: string; format?: Format | null },
   body: BodySource,
   onProgress: (progress: Progress) => void = () => undefined,
 ): Promise<ProcessOutcome> {
@@ -139,7 +141,7 @@ export async function processBody(
   const repository = ingestionsRepository(db);
   const ctx: ParseContext = { limits: config.ingest.limits, now: deps.now() };
   const parseStart = performance.now();
-  const { format, items, position } = await openBody(body, ctx, config);
+  const { format, items, position } = await openBody(body, target.format ?? null, ctx, config);
   const parseEnd = performance.now();
 
   const tally = new Tally();

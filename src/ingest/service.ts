@@ -87,7 +87,7 @@ export function createIngestService(deps: {
     );
     try {
       const body = source ?? bufferSource(await unarchive((await repository.body(row.user_id, row.id))!));
-      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id }, body, onProgress);
+      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id, format: row.format }, body, onProgress);
       const finished = (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
       const { timings } = outcome;
       metrics.ingestRequest(outcome.format, 'completed');

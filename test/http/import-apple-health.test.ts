@@ -208,7 +208,7 @@ describe.each(databaseKinds())('importing an Apple Health export (%s database)',
     const user = await t.userWithKey('notexport@example.com');
     const view = await importExport(user.key, '<?xml version="1.0"?><gpx><trk/></gpx>', 'application/xml');
     expect(view.status).toBe('failed');
-    expect(view.error).toMatchObject({ code: 'UNPROCESSABLE_PAYLOAD', message: expect.stringMatching(/not Apple Health's export.xml: the root element is <gpx>/) });
+    expect(view.error).toMatchObject({ code: 'UNPROCESSABLE_PAYLOAD', message: expect.stringMatching(/neither export.zip nor Apple Health's export.xml: the root element is <gpx>/) });
     const zip = await importExport(user.key, await exportZip().then(() => Buffer.from('PK\u0003\u0004 not really a zip')));
     expect(zip.status).toBe('failed');
     expect(zip.error!.message).toMatch(/zip/);

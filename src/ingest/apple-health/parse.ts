@@ -38,13 +38,6 @@ const NOT_IMPORTED = 'files';
 /** Clinical records (export_cda.xml, ClinicalRecord elements): counted under one type, not imported. */
 const CLINICAL = 'clinical_records';
 
-/** A body that is a zip, or XML (what JSON never starts with). */
-export function isAppleHealthBody(head: Buffer): boolean {
-  if (isZip(head)) return true;
-  const text = head.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, '').trimStart();
-  return text.startsWith('<');
-}
-
 export async function* parseAppleHealth(body: BodySource, head: Buffer, ctx: ParseContext, position: ReadPosition): AsyncGenerator<ParsedItem> {
   const reader = new ExportReader(ctx, position);
   if (isZip(head)) {
@@ -54,7 +47,7 @@ export async function* parseAppleHealth(body: BodySource, head: Buffer, ctx: Par
   try {
     yield* reader.xml(counted(body.open(), position), 'the body');
   } catch (error) {
-    if (error instanceof NotHealthData) throw new AppError('UNPROCESSABLE_PAYLOAD', `the body is XML but not Apple Health's export.xml: ${error.message}`);
+    if (error instanceof NotHealthData) throw new AppError('UNPROCESSABLE_PAYLOAD', `the body is neither export.zip nor Apple Health's export.xml: ${error.message}`);
     throw error;
   }
   yield* reader.leftovers();
