@@ -6,8 +6,7 @@
  * copies (CREATE DATABASE ... TEMPLATE is far faster than migrating again).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -16,7 +15,7 @@ import { createPostgresDatabase } from '../src/storage/database.js';
 import { migrate } from '../src/storage/migrate.js';
 import { randomBytes } from 'node:crypto';
 import { adminUrl, runDatabasePrefix, testServices } from './helpers/services.js';
-import { ROOT } from './helpers/process.js';
+import { CHROMIUM } from './helpers/browser.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,6 +24,7 @@ declare module 'vitest' {
     redisAvailable: boolean;
     mqttAvailable: boolean;
     promtoolAvailable: boolean;
+    chromiumAvailable: boolean;
   }
 }
 
@@ -48,25 +48,7 @@ function hasPromtool(): boolean {
   }
 }
 
-/**
- * The process tests run the built output, as `npm start` does. `npm test` builds
- * it first; `npx vitest` does not, and would quietly test yesterday's code.
- */
-function checkBuildIsCurrent(): void {
-  const built = (() => {
-    try {
-      return statSync(path.join(ROOT, 'dist/main.js')).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  const src = path.join(ROOT, 'src');
-  const changed = readdirSync(src, { recursive: true }).map(String).find((file) => statSync(path.join(src, file)).mtimeMs > built);
-  if (changed) throw new Error(`dist/ is older than src/${changed}: run npm run build (npm test builds first)`);
-}
-
 export default async function setup(project: TestProject) {
-  checkBuildIsCurrent();
   const { databaseUrl, redisUrl, mqttUrl, required } = testServices;
   const problems: string[] = [];
   const skipped: string[] = [];
@@ -83,6 +65,8 @@ export default async function setup(project: TestProject) {
   if (mqttUrl) need(mqttUp, `MQTT broker at ${mqttUrl} is unreachable`);
   const promtool = hasPromtool();
   need(promtool, 'promtool is not installed: alert-rule check skipped');
+  const chromium = existsSync(CHROMIUM);
+  need(chromium, `Chromium is not installed at ${CHROMIUM} (apt-get install chromium): dashboard browser tests skipped`);
 
   const prefix = runDatabasePrefix(randomBytes(4).toString('hex'));
   let template: string | null = null;
@@ -112,6 +96,7 @@ export default async function setup(project: TestProject) {
   project.provide('redisAvailable', redisUp);
   project.provide('mqttAvailable', mqttUp);
   project.provide('promtoolAvailable', promtool);
+  project.provide('chromiumAvailable', chromium);
 
   return async () => {
     if (!databaseUrl || !pgUp) return;

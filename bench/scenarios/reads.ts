@@ -3,8 +3,8 @@
  * phone, about 1.3 million samples, loaded through POST /api/v1/ingest) waits
  * for when reading it back: the daily summary over the year, one day of heart
  * rate (1,440 samples: two pages of the largest size), one workout with its
- * route as GeoJSON, and the year as an NDJSON export (rate, and the server's
- * memory growth while it streams).
+ * route as GeoJSON, the year of steps as a daily chart series, and the year as
+ * an NDJSON export (rate, and the server's memory growth while it streams).
  *
  * Next to each, from the same run, what PostgreSQL alone takes: planning and
  * execution of the very statements the route sends (recorded through the
@@ -20,6 +20,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import pino from 'pino';
 import { createPostgresDatabase, type Database, type Queryable } from '../../src/storage/database.js';
 import { READINGS, readingsRepository } from '../../src/storage/repositories/readings.js';
+import { metricSeries, seriesRepository } from '../../src/storage/repositories/series.js';
 import { summaryRepository } from '../../src/storage/repositories/summary.js';
 import { workoutsRepository } from '../../src/storage/repositories/workouts.js';
 import { readColumns, TABLES } from '../../src/storage/samples/tables.js';
@@ -115,6 +116,8 @@ export interface ReadsFigure {
   summary: LatencyFigure;
   day: LatencyFigure & { samples: number };
   route: LatencyFigure & { points: number };
+  /** A year of steps as a daily series: buckets of min/avg/max/sum/count. */
+  series: LatencyFigure & { buckets: number };
   export: ExportFigure;
 }
 
@@ -180,7 +183,7 @@ function recording(db: Database): { db: Database; statements: Statement[] } {
       return target.query<R>(text, params);
     },
   });
-  return { db: { ...db, ...recorder(db, []), transaction: (fn) => db.transaction((tx) => fn(recorder(tx, []))) }, statements };
+  return { db: { ...db, ...recorder(db, []), transaction: (fn) => db.transaction((tx) => fn({ ...tx, ...recorder(tx, []) })) }, statements };
 }
 
 /** The statements a repository call sends, each one's planning plus execution time: median of `reps` EXPLAIN ANALYZE (TIMING OFF: no clock read per row). */
@@ -229,7 +232,7 @@ async function timeReads(
   server: BenchServer,
   loaded: Loaded,
   options: ReadsPlan & { reference: Database },
-): Promise<Pick<ReadsFigure, 'summary' | 'day' | 'route'>> {
+): Promise<Pick<ReadsFigure, 'summary' | 'day' | 'route' | 'series'>> {
   const { key, userId } = loaded;
   const first = isoDay(FIRST_DAY);
   const last = isoDay(FIRST_DAY + (options.days - 1) * DAY);
@@ -267,6 +270,15 @@ async function timeReads(
     return ms;
   });
 
+  const yearEnd = new Date(FIRST_DAY + options.days * DAY).toISOString();
+  const seriesQuery = { start: new Date(FIRST_DAY).toISOString(), end: yearEnd, timeZone: 'UTC', bucket: '1d' as const };
+  const seriesRuns = await repeat(options.reps, async () => {
+    const { ms, body } = await read(server, key, `/api/v1/data/metrics/step_count/series?start=${seriesQuery.start}&end=${yearEnd}&bucket=1d`);
+    const items = (body as { items: { count: number }[] }).items;
+    if (items.length !== options.days || items.some((item) => item.count < 1440)) throw new Error(`series: ${items.length} days for ${options.days}, or a day of fewer than 1,440 samples`);
+    return ms;
+  });
+
   // The same reads through the repositories the routes call, their statements recorded and replayed.
   const { reference: db, referenceReps: reps } = options;
   const summaryMs = await databaseTimes(db, (rec) => summaryRepository(rec).daily(userId, first, last, 'UTC'), reps);
@@ -280,11 +292,21 @@ async function timeReads(
     reps,
   );
   const routeMs = await databaseTimes(db, (rec) => workoutsRepository(rec, { postgis: false }).find(userId, workout.id), reps);
+  const seriesMs = await databaseTimes(
+    db,
+    async (rec) => {
+      const unit = (await readingsRepository(rec).metricUnit(userId, 'step_count'))!;
+      await seriesRepository(rec).bucketCount(seriesQuery);
+      await seriesRepository(rec).series(userId, metricSeries('step_count', unit), seriesQuery);
+    },
+    reps,
+  );
   return {
     // summaryRepository.daily sends its three statements at once.
     summary: latency(summaryRuns, 1, summaryMs, true),
     day: { ...latency(dayRuns, dayMs.length, dayMs), samples: 1440 },
     route: { ...latency(routeRuns, 1, routeMs), points: ROUTE_POINTS },
+    series: { ...latency(seriesRuns, 1, seriesMs), buckets: options.days },
   };
 }
 
@@ -421,7 +443,7 @@ export async function measureReads(target: Target, options: ReadsPlan & { databa
     // Loaded and then read by the same server, as a server that has just received the data would be.
     const server = await startBenchServer(target);
     let loaded: Loaded;
-    let reads: Pick<ReadsFigure, 'summary' | 'day' | 'route'>;
+    let reads: Pick<ReadsFigure, 'summary' | 'day' | 'route' | 'series'>;
     try {
       loaded = await load(server, options);
       options.log(`  loaded ${loaded.samples.toLocaleString('en-US')} samples (${options.days} days) in ${loaded.uploads} uploads, ${loaded.seconds} s`);
@@ -431,10 +453,11 @@ export async function measureReads(target: Target, options: ReadsPlan & { databa
     } finally {
       await server.stop();
     }
-    const { summary, day, route } = reads;
+    const { summary, day, route, series } = reads;
     options.log(`  summary of ${options.days} days: ${summary.medianMs} ms (p99 ${summary.p99Ms} ms); PostgreSQL ${summary.statementsMs.join(' + ')} ms`);
     options.log(`  one day of heart rate (${day.requests} pages): ${day.medianMs} ms (p99 ${day.p99Ms} ms); PostgreSQL ${day.statementsMs.join(' + ')} ms`);
     options.log(`  one workout with its route (${route.points} points): ${route.medianMs} ms (p99 ${route.p99Ms} ms); PostgreSQL ${route.statementsMs.join(' + ')} ms`);
+    options.log(`  a year of steps as a daily series (${series.buckets} buckets): ${series.medianMs} ms (p99 ${series.p99Ms} ms); PostgreSQL ${series.statementsMs.join(' + ')} ms`);
     const exported = await timeExport(target, loaded, { ...options, reference });
     options.log(`  COPY of the same rows: ${exported.copy.rows.toLocaleString('en-US')} rows, ${exported.copy.megabytes} MB in ${exported.copy.seconds} s`);
     return { days: options.days, samples: loaded.samples, uploads: loaded.uploads, loadSeconds: loaded.seconds, ...reads, export: exported };

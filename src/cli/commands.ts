@@ -2,11 +2,11 @@
  * The CLI's commands. Each works locally on the database or through a running
  * server's API (see backend.ts); both paths reuse the same services and routes.
  */
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
-import { archiveBytes } from '../ingest/body.js';
 import { ingestionView, type IngestionView } from '../http/schemas/ingestion.js';
 import { keyView } from '../http/schemas/keys.js';
 import { userView } from '../http/schemas/users.js';
@@ -209,7 +209,9 @@ export async function importCommand(config: Config, files: string[], owner: Impo
             headers: { 'user-agent': 'health-export-cli' },
             onSent: (sent) => progress.update(index, done + sent, label),
           });
-          result = await untilFinished(backend, result, () => progress.update(index, done + bytes.length, `${label} (processing)`));
+          result = await untilFinished(backend, result, (reached) =>
+            progress.update(index, done + (reached ? share(bytes.length, reached.bytes_done, reached.bytes_total) : bytes.length), processing(label, reached?.samples_done)),
+          );
         } catch (error) {
           // The server refused this file (not JSON, too large...) and said why; the other files still go.
           if (!(error instanceof CliError)) throw error;
@@ -221,8 +223,8 @@ export async function importCommand(config: Config, files: string[], owner: Impo
       } else {
         const { ingestion, duplicateOf } = await backend.ingest.ingest(
           { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {} },
-          await archiveBytes(bytes),
-          { budgetMs: Infinity },
+          await backend.ingest.receiveBytes(user.id, bytes),
+          { budgetMs: Infinity, onProgress: (reached) => progress.update(index, done + share(bytes.length, reached.bytesDone, reached.bytesTotal), processing(label, reached.samplesDone)) },
         );
         result = ingestionView(ingestion, duplicateOf);
       }
@@ -249,25 +251,26 @@ export async function importAppleHealthCommand(config: Config, file: string, own
   const result = await withBackend(config, async (backend) => {
     const user = (await allUsers(backend)).find((u) => u.email.toLowerCase() === owner.email.toLowerCase());
     if (!user) throw new CliError(`no user ${owner.email}; create it with: users create --email ${owner.email}`);
-    const bytes = await readInput(file);
     if (backend.mode === 'remote') {
       // The route imports for the key's own user: a short-lived key of that user's.
       const key = await backend.call<{ id: string; key: string }>('POST', '/api/v1/auth/keys', { email: user.email, name: 'cli import-apple-health', scopes: ['ingest', 'read'] });
       try {
-        const accepted = await backend.call<IngestionView>('POST', '/api/v1/import/apple-health', bytes, {
+        const accepted = await backend.call<IngestionView>('POST', '/api/v1/import/apple-health', openInput(file), {
           key: key.key,
-          headers: { 'content-type': 'application/octet-stream', 'user-agent': 'health-export-cli' },
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'user-agent': 'health-export-cli' },
           onSent: (sent) => progress.update(sent, 0),
         });
-        return await untilFinished(backend, accepted, () => undefined, key.key);
+        return await untilFinished(backend, accepted, (reached) => reached && progress.update(reached.bytes_done, reached.samples_done), key.key);
       } finally {
         await backend.call('DELETE', `/api/v1/auth/keys/${key.id}`);
       }
     }
+    // Archived as it is read: an export of several GB is never held in memory.
+    const body = await backend.ingest.receive(user.id, counted(openInput(file), (read) => progress.update(read, 0)), null, Infinity);
     const options = { budgetMs: Infinity, onProgress: ({ bytesDone, samplesDone }: Progress) => progress.update(bytesDone, samplesDone) };
     const { ingestion, duplicateOf } = await backend.ingest.ingest(
       { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {}, format: 'apple_health' },
-      await archiveBytes(bytes),
+      body,
       options,
     );
     if (duplicateOf && (ingestion.status === 'queued' || ingestion.status === 'processing')) {
@@ -290,14 +293,26 @@ export async function importAppleHealthCommand(config: Config, file: string, own
 }
 
 /** Polls a 202's status until a worker has finished it: the CLI prints outcomes, not "processing". */
-async function untilFinished(backend: Remote, accepted: IngestionView, waiting: () => void, key?: string): Promise<IngestionView> {
+async function untilFinished(backend: Remote, accepted: IngestionView, waiting: (progress: IngestionView['progress']) => void, key?: string): Promise<IngestionView> {
   let current = accepted;
   while (current.status === 'queued' || current.status === 'processing') {
-    waiting();
+    waiting(current.progress);
     await sleep(1000);
     current = await backend.call<IngestionView>('GET', current.status_url, undefined, key === undefined ? {} : { key });
   }
   return current;
+}
+
+/**
+ * The part of a file's bytes that processing has reached, so the line moves while one
+ * large file is processed (the file's size and the body's may differ: a file may be gzip).
+ */
+function share(fileBytes: number, bytesDone: number, bytesTotal: number): number {
+  return bytesTotal > 0 ? Math.round((fileBytes * bytesDone) / bytesTotal) : 0;
+}
+
+function processing(label: string, samplesDone: number | undefined): string {
+  return samplesDone ? `${label} (processing: ${samplesDone.toLocaleString('en')} samples)` : `${label} (processing)`;
 }
 
 /** One line per upload: its counts, that it repeats an earlier one, or why it failed. */
@@ -427,6 +442,27 @@ async function inputSize(file: string): Promise<number> {
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw fileError(file, error);
+  }
+}
+
+/** The file as a stream; a read error says which file and why, like readInput's. */
+function openInput(file: string): AsyncIterable<Buffer> {
+  return (async function* () {
+    try {
+      yield* createReadStream(file) as AsyncIterable<Buffer>;
+    } catch (error) {
+      throw fileError(file, error);
+    }
+  })();
+}
+
+/** Passes the chunks on, telling `onRead` how many bytes went by so far. */
+async function* counted(chunks: AsyncIterable<Buffer>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+  let read = 0;
+  for await (const chunk of chunks) {
+    read += chunk.length;
+    onRead(read);
+    yield chunk;
   }
 }
 

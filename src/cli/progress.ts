@@ -2,7 +2,8 @@
  * One status line for long CLI operations (import, reprocess --all), redrawn in
  * place: uploads done of all, bytes done of all, the rate and the time left.
  * Only on a terminal: piped or redirected output stays the result lines alone.
- * Until ingestions report their own progress, bytes are those sent (or read).
+ * Bytes are those sent, then, while an upload is processed, the share of it that
+ * its ingestion reports done (`progress`), with the samples walked so far.
  */
 export interface Progress {
   /** `uploads` finished so far, `bytes` done so far (of every upload together), and what is being worked on. */

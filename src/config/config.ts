@@ -45,8 +45,9 @@ export function loadConfig(source: EnvSource = readEnvironment(), terminal = Boo
   const problems: string[] = [];
   for (const [name, setting] of Object.entries(SETTINGS)) {
     const given = source[name]?.trim();
-    // An empty variable counts as unset.
-    const value = given === undefined || given === '' ? ('default' in setting ? setting.default : undefined) : given;
+    // An empty variable counts as unset, unless empty is a value of that setting (MAP_TILE_URL=: no tiles).
+    const unset = given === undefined || (given === '' && !('emptyIsValue' in setting));
+    const value = unset ? ('default' in setting ? setting.default : undefined) : given;
     const result = setting.schema.safeParse(value);
     if (result.success) raw[name] = result.data;
     else problems.push(`${name}=${JSON.stringify(given ?? '')}: ${[...new Set(result.error.issues.map((i) => i.message))].join('; ')}`);
@@ -162,6 +163,8 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
       importMaxBytes: raw.IMPORT_MAX_MB * 1024 * 1024,
       importMaxBytesPerUserPerDay: raw.IMPORT_MAX_MB_PER_USER_PER_DAY * 1024 * 1024,
       syncBudgetMs: raw.INGEST_SYNC_BUDGET_MS,
+      maxConcurrent: raw.INGEST_MAX_CONCURRENT,
+      maxBytesInFlight: raw.INGEST_MAX_BYTES_IN_FLIGHT * 1024 * 1024,
       workers: raw.INGEST_WORKERS,
       pollIntervalMs: raw.INGEST_POLL_INTERVAL_MS,
       leaseSeconds: raw.INGEST_LEASE_SECONDS,
@@ -195,6 +198,8 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
       },
       json: { maxDepth: raw.MAX_JSON_DEPTH, maxStringBytes: raw.MAX_STRING_KB * 1024 },
     },
+    /** tileUrl null: no map tiles (MAP_TILE_URL empty or off). */
+    dashboard: { tileUrl: raw.MAP_TILE_URL },
     reading: {
       compressMinBytes: raw.COMPRESS_MIN_BYTES,
       exportBatchRows: raw.EXPORT_BATCH_ROWS,

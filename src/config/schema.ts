@@ -65,6 +65,22 @@ const trustProxy = z
     'must be false, true, a number of proxy hops (1-99), or a comma-separated list of proxy addresses or CIDRs',
   )
   .transform((value): boolean | number | string => (value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value));
+/**
+ * A map tile URL template with {z}, {x} and {y} (http or https); empty or off: no
+ * tiles (null). The dashboard's Content-Security-Policy allows images from its origin.
+ */
+const tileUrl = z
+  .string()
+  .refine((value) => {
+    if (value === '' || value === 'off') return true;
+    if (!['{z}', '{x}', '{y}'].every((part) => value.includes(part))) return false;
+    try {
+      return ['https:', 'http:'].includes(new URL(value.replace(/\{[xyz]\}/g, '0')).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL template holding {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty or off for no tiles')
+  .transform((value) => (value === '' || value === 'off' ? null : value));
 /** A topic filter with exactly one + level (the key id) and no #; the shared-subscription prefix is added by the server. */
 const mqttTopic = z
   .string()
@@ -77,6 +93,8 @@ export interface Setting {
   schema: z.ZodType;
   default?: string;
   doc: string;
+  /** An empty value is a value (the schema reads it), not unset: for settings where empty means "none". */
+  emptyIsValue?: true;
 }
 
 /** name → schema (applied to the raw string), default (as a string) and documentation. */
@@ -113,7 +131,9 @@ export const SETTINGS = {
   IMPORT_MAX_MB: { schema: int(1, 1_048_576), default: '4096', doc: 'Largest Apple Health export (POST /api/v1/import/apple-health: export.zip or export.xml), counted after decompression.' },
   IMPORT_MAX_MB_PER_USER_PER_DAY: { schema: int(1, 10_485_760), default: '8192', doc: 'Apple Health export bytes one user may upload in 24 hours (imports often run more than once; a whole history is a few GB).' },
   INGEST_SYNC_BUDGET_MS: { schema: int(0, 600_000), default: '5000', doc: 'An ingestion finished within this time is answered 200; otherwise 202 and a worker finishes it.' },
-  INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Queued ingestions this process works on at once (0: this process only accepts).' },
+  INGEST_MAX_CONCURRENT: { schema: int(1, 64), default: '2', doc: 'Uploads this process processes at once, on the request path and in workers together; one more is archived, answered 202 and taken by a worker when one finishes.' },
+  INGEST_MAX_BYTES_IN_FLIGHT: { schema: int(1, 65_536), default: '256', doc: 'Megabytes of bodies (decompressed size) this process processes at once; an upload that would pass it waits its turn (202), and one larger than it runs alone.' },
+  INGEST_WORKERS: { schema: int(0, 64), default: '1', doc: 'Loops taking queued ingestions in this process (0: this process only accepts); what they run counts against INGEST_MAX_CONCURRENT and INGEST_MAX_BYTES_IN_FLIGHT with the request path.' },
   INGEST_POLL_INTERVAL_MS: { schema: int(10, 600_000), default: '1000', doc: 'How often an idle worker looks for queued ingestions.' },
   INGEST_LEASE_SECONDS: { schema: int(5, 3600), default: '60', doc: 'A processing ingestion whose worker has not reported for this long is taken over by another.' },
   REJECTIONS_KEPT_MAX: { schema: int(0, 10_000_000), default: '10000', doc: 'Rejected samples of one ingestion kept in full (sample and reason, listed by /rejections); every later one is only counted (per type and category, and as rejections_not_kept), so a flood of invalid samples cannot fill the disk.' },
@@ -164,6 +184,14 @@ export const SETTINGS = {
   // Reading: queries, daily summaries and exports.
   COMPRESS_MIN_BYTES: { schema: int(0, 1024 * 1024 * 1024), default: '1024', doc: 'Responses at least this large are compressed (brotli or gzip, whichever the client accepts).' },
   EXPORT_BATCH_ROWS: { schema: int(100, 100_000), default: '5000', doc: 'Rows an export reads per query; an export holds one batch in memory whatever its range.' },
+
+  // The browser dashboard served at / (src/dashboard).
+  MAP_TILE_URL: {
+    schema: tileUrl,
+    default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    emptyIsValue: true,
+    doc: "Map tiles under a workout's route in the dashboard, as a URL template with {z}, {x} and {y}; the browser fetches them directly (the page's Content-Security-Policy allows that origin, and sends it the page's origin as referrer, as tile servers ask). Set but empty (MAP_TILE_URL=) or off: no tiles, the route is drawn on a plain background and nothing is fetched from elsewhere. OpenStreetMap's tile policy asks heavy users to run their own tile server.",
+  },
 
   // MQTT intake (docs/mqtt.md)
   MQTT_URL: { schema: url(['mqtt:', 'mqtts:']).optional(), doc: 'Broker to subscribe to (mqtt://host:1883 or mqtts://...). Unset: no MQTT intake.' },

@@ -2,23 +2,25 @@
  * Reads an upload as it streams in: inflates gzip on the fly, hashes the
  * decompressed bytes, and stops reading the moment the decompressed size passes
  * the limit, so a gzip bomb is refused after inflating at most MAX_PAYLOAD_MB.
+ * The archive is written on the way, chunk by chunk, so no stage holds the whole
+ * upload; reading it back (`archiveSource`) inflates it chunk by chunk too.
  */
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
-import { createGunzip, gunzip, gzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { AppError } from '../shared/errors.js';
 
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
-
+/** A body read in full and archived in chunks, not yet visible as an ingestion. */
 export interface ReceivedBody {
-  /** The decompressed body. */
-  bytes: Buffer;
+  /** Decompressed size in bytes. */
+  size: number;
+  /** Of the decompressed bytes. */
   sha256: string;
-  /** What the archive stores: the client's own gzip, or the body compressed cheaply here. */
-  archive: Buffer;
+  /** How many chunks its archive has. */
+  chunks: number;
+  /** The decompressed body when it is small (see KEEP_BYTES), else null: read it back from the archive. */
+  bytes: Buffer | null;
 }
 
 /**
@@ -73,22 +75,77 @@ export function discardRest(stream: unknown): Promise<void> {
   });
 }
 
+/** The archive's chunk rows hold this much of its gzip stream each (the last one less). */
+export const ARCHIVE_CHUNK_BYTES = 1024 * 1024;
 /**
+ * A body up to this size (decompressed) is also kept in memory, so that the small
+ * upload a phone sends every few minutes is processed without reading its archive back.
+ */
+const KEEP_BYTES = 1024 * 1024;
+
+/** Where the archive's chunks go as they fill: the service binds it to the upload's future id. */
+export type ChunkSink = (seq: number, data: Buffer) => Promise<void>;
+
+/**
+ * Cuts a gzip stream into chunks of ARCHIVE_CHUNK_BYTES for the sink; waiting for each
+ * write is what slows the client down when the database is slower than its upload.
+ */
+function chunker(sink: ChunkSink) {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let seq = 0;
+  const flush = async () => {
+    if (size === 0) return;
+    const data = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    await sink(seq, data);
+    seq += 1;
+  };
+  return {
+    async push(chunk: Buffer) {
+      for (let at = 0; at < chunk.length; ) {
+        const piece = chunk.subarray(at, at + ARCHIVE_CHUNK_BYTES - size);
+        parts.push(piece);
+        size += piece.length;
+        at += piece.length;
+        if (size === ARCHIVE_CHUNK_BYTES) await flush();
+      }
+    },
+    /** Writes what is left; returns how many chunks the archive has. */
+    async end(): Promise<number> {
+      await flush();
+      return seq;
+    },
+  };
+}
+
+/**
+ * Reads the body and writes its archive as it arrives: the client's own gzip
+ * bytes as they came (compressing them again would change them), else the body
+ * compressed here at level 1; the SHA-256 and the size are of the decompressed
+ * bytes, counted on the way. Nothing holds more than a chunk of the upload.
+ *
  * The request is piped into the pipeline rather than placed in it: on a refusal
  * the pipeline tears down its own stages, but the request must stay open, or
  * the socket would go with it and the client would never see the 413.
  */
-export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limitBytes: number): Promise<ReceivedBody> {
+export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limitBytes: number, sink: ChunkSink): Promise<ReceivedBody> {
   const source = stream instanceof Readable ? stream : Readable.from(stream);
-  const received: Buffer[] = [];
-  const inflated: Buffer[] = [];
+  const archive = chunker(sink);
   const hash = createHash('sha256');
+  const kept: Buffer[] = [];
   let size = 0;
+  // Kept aside: pipeline reports its own abort rather than the error that stopped it.
+  let failure: Error | undefined;
 
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      if (encoding === 'gzip') received.push(chunk);
-      done(null, chunk);
+      if (encoding !== 'gzip') return done(null, chunk);
+      archive.push(chunk).then(
+        () => done(null, chunk),
+        (error: Error) => done((failure = error)),
+      );
     },
   });
   const gone = () => {
@@ -97,43 +154,51 @@ export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limi
   source.once('error', gone).once('close', gone);
   source.pipe(tap);
 
-  // Kept aside: pipeline reports its own abort rather than the error that stopped it.
-  let refusal: AppError | undefined;
-  const keep = async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) {
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > limitBytes) throw (refusal = tooLarge(limitBytes));
+      if (size > limitBytes) return done((failure = tooLarge(limitBytes)));
       hash.update(chunk);
-      inflated.push(chunk);
-    }
+      if (size <= KEEP_BYTES) kept.push(chunk);
+      done(null, chunk);
+    },
+  });
+  const store = async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) await archive.push(chunk).catch((error: Error) => Promise.reject((failure = error)));
+  };
+  const drain = async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) void chunk;
   };
 
+  let chunks: number;
   try {
-    if (encoding === 'gzip') await pipeline(tap, createGunzip(), keep);
-    else await pipeline(tap, keep);
+    if (encoding === 'gzip') await pipeline(tap, createGunzip(), count, drain);
+    else await pipeline(tap, count, createGzip({ level: 1 }), store);
+    chunks = await archive.end();
   } catch (error) {
     source.unpipe(tap);
     await discardRest(source);
-    if (refusal) throw refusal;
+    if (failure) throw failure;
     if (error instanceof AppError || encoding !== 'gzip') throw error;
     throw new AppError('BAD_REQUEST', `body is not valid gzip: ${(error as Error).message}`);
   } finally {
     source.off('error', gone).off('close', gone);
   }
+  return { size, sha256: hash.digest('hex'), chunks, bytes: size <= KEEP_BYTES ? Buffer.concat(kept, size) : null };
+}
 
-  const bytes = Buffer.concat(inflated);
+/**
+ * An archived body read back: its gzip stream, chunk after chunk as `chunks`
+ * yields them, inflated on the way.
+ */
+export function archiveSource(size: number, chunks: () => AsyncIterable<Buffer>): BodySource {
   return {
-    bytes,
-    sha256: hash.digest('hex'),
-    archive: encoding === 'gzip' ? Buffer.concat(received) : await gzipAsync(bytes, { level: 1 }),
+    size,
+    async *open() {
+      const gunzip = createGunzip();
+      // pipeline destroys gunzip with the error of any stage, which ends the loop below with it.
+      pipeline(Readable.from(chunks()), gunzip).catch(() => undefined);
+      yield* gunzip as AsyncIterable<Buffer>;
+    },
   };
-}
-
-/** Compresses a body that did not arrive over HTTP (MQTT, CLI) for the archive. */
-export async function archiveBytes(bytes: Buffer): Promise<ReceivedBody> {
-  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), archive: await gzipAsync(bytes, { level: 1 }) };
-}
-
-export function unarchive(archive: Buffer): Promise<Buffer> {
-  return gunzipAsync(archive);
 }

@@ -4,18 +4,34 @@
  * process take queued work from PostgreSQL; an ingestion whose worker died is
  * taken over once its lease runs out, so accepted work is finished exactly once
  * (writes are idempotent upserts, so a take-over never duplicates rows).
+ *
+ * A body is archived in chunks while it arrives (`receive`); its ingestion is
+ * recorded, and checked for duplicates, in one transaction once the body is
+ * complete, and processing starts after that commit. A process killed before it
+ * leaves chunks without an ingestion, which the sweep deletes.
  */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
+import { archiveRepository } from '../storage/repositories/archive.js';
 import { ingestionsRepository, type IngestionRow, type IngestionSource } from '../storage/repositories/ingestions.js';
-import { bufferSource, unarchive, type BodySource, type ReceivedBody } from './body.js';
+import { archiveSource, bufferSource, readBody, type BodySource, type BodyStream, type ReceivedBody } from './body.js';
+import { createBudget } from './budget.js';
 import { processBody, type Progress } from './process.js';
 
 /** After this many attempts an ingestion that keeps failing is marked failed instead of retried. */
 const MAX_ATTEMPTS = 5;
+/** Progress is written at most this often (and with every lease heartbeat): one small UPDATE. */
+const PROGRESS_WRITE_MS = 1000;
+
+/** A body read in full, its archive written under `id` (the id its ingestion will have). */
+export interface ArchivedBody extends ReceivedBody {
+  id: string;
+}
 
 export interface Upload {
   userId: string;
@@ -34,8 +50,8 @@ export interface RunOptions {
   budgetMs?: number;
   /** The request's logger, so the summary line carries the request id. */
   log?: Logger;
-  /** Told how far processing has come, while it runs (the CLI's progress bar). */
-  onProgress?: (progress: Progress) => void;
+  /** Told how far processing has come (the CLI's progress line). */
+  onProgress?: (progress: Progress & { bytesTotal: number }) => void;
 }
 
 export interface IngestResult {
@@ -67,11 +83,45 @@ export function createIngestService(deps: {
   const { db, config, logger, metrics } = deps;
   const now = deps.now ?? (() => new Date());
   const repository = ingestionsRepository(db);
+  const archives = archiveRepository(db);
   const leaseSeconds = config.ingest.leaseSeconds;
   const active = new Set<Promise<unknown>>();
   let stopping = false;
   const wakers = new Set<() => void>();
+  const wakeOne = () => [...wakers][0]?.();
+  const budget = createBudget({ maxConcurrent: config.ingest.maxConcurrent, maxBytes: config.ingest.maxBytesInFlight }, wakeOne);
   const loops: Promise<void>[] = [];
+  let sweeper: NodeJS.Timeout | undefined;
+  const createdAt = performance.now();
+  // No upload can still be arriving after the request timeout (Fastify ends it); twice that is a margin.
+  const orphanAgeSeconds = (2 * config.edge.timeouts.requestMs) / 1000;
+
+  /** The archived body of an ingestion, read back chunk by chunk. */
+  function storedBody(row: IngestionRow): BodySource {
+    if (row.body_encoding === 'gzip') {
+      // Archived before chunks, as one value.
+      return archiveSource(row.size_bytes, async function* () {
+        const body = await repository.body(row.user_id, row.id);
+        if (!body) throw new Error(`ingestion ${row.id} has no archived body`);
+        yield body;
+      });
+    }
+    return archiveSource(row.size_bytes, async function* () {
+      for (let seq = 0; ; seq += 1) {
+        const chunk = await archives.chunk(row.user_id, row.id, seq);
+        if (!chunk) return;
+        yield chunk;
+      }
+    });
+  }
+
+  async function sweep(olderThanSeconds: number): Promise<void> {
+    const swept = await archives.sweepOrphans(olderThanSeconds).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not delete the chunks of uploads that never completed');
+      return 0;
+    });
+    if (swept > 0) logger.info({ chunks: swept }, 'deleted the archive chunks of uploads that never completed');
+  }
 
   /**
    * Runs a claimed ingestion to its end and records the outcome; never throws.
@@ -79,15 +129,30 @@ export function createIngestService(deps: {
    * line carries the request id. The metrics are recorded from the final counts,
    * so /metrics shows the same numbers as the ingestion record.
    */
-  async function run(row: IngestionRow, source?: BodySource, log: Logger = logger, onProgress?: (progress: Progress) => void): Promise<IngestionRow> {
+  async function run(row: IngestionRow, source?: BodySource, log: Logger = logger, onProgress?: RunOptions['onProgress']): Promise<IngestionRow> {
     const started = performance.now();
-    const heartbeat = setInterval(
-      () => void repository.extendLease(row.user_id, row.id, leaseSeconds).catch(() => undefined),
-      (leaseSeconds * 1000) / 3,
-    );
+    let progress: Progress | undefined;
+    let lastWrite = 0;
+    let writing = false;
+    // One write at a time: a slow database must not pile up heartbeats.
+    const beat = () => {
+      if (writing) return;
+      writing = true;
+      lastWrite = performance.now();
+      void repository
+        .extendLease(row.user_id, row.id, leaseSeconds, progress)
+        .catch(() => undefined)
+        .finally(() => (writing = false));
+    };
+    const heartbeat = setInterval(beat, (leaseSeconds * 1000) / 3);
+    const report = (reached: Progress) => {
+      progress = reached;
+      onProgress?.({ ...reached, bytesTotal: row.size_bytes });
+      if (performance.now() - lastWrite >= PROGRESS_WRITE_MS) beat();
+    };
     try {
-      const body = source ?? bufferSource(await unarchive((await repository.body(row.user_id, row.id))!));
-      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id, format: row.format }, body, onProgress);
+      const body = source ?? storedBody(row);
+      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id, format: row.format }, body, report);
       const finished = (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
       const { timings } = outcome;
       metrics.ingestRequest(outcome.format, 'completed');
@@ -163,31 +228,45 @@ export function createIngestService(deps: {
    * again: that ingestion is claimed to run again in place (`rerun`), as a reprocess does,
    * so resending an invalid 20 MB body costs no second 20 MB.
    */
-  async function archive(upload: Upload, body: ReceivedBody, claim: boolean): Promise<IngestResult & { rerun?: boolean }> {
-    const earlier = await repository.findDuplicate(upload.userId, body.sha256);
-    if (earlier?.status === 'failed') {
-      // Claimed unless its body was deleted since: then these bytes are archived anew below.
-      const again = await repository.claim(earlier.user_id, earlier.id, leaseSeconds);
-      if (again) {
-        if (!claim) await repository.finish(again.user_id, again.id, { status: 'queued' });
-        return { ingestion: again, rerun: true };
-      }
-    } else if (earlier) {
-      metrics.ingestRequest(earlier.format ?? 'unknown', 'duplicate');
-      return { ingestion: earlier, duplicateOf: earlier.id };
-    }
+  async function archive(upload: Upload, body: ArchivedBody, claim: boolean): Promise<IngestResult> {
     const archiving = performance.now();
-    const ingestion = await repository.archive({
-      ...upload,
-      body: body.archive,
-      sizeBytes: body.bytes.length,
-      sha256: body.sha256,
-      status: 'queued',
-      ...(claim ? { leaseSeconds } : {}),
+    const archived = await db.transaction(async (tx): Promise<IngestResult> => {
+      const ingestions = ingestionsRepository(tx);
+      await ingestions.lockSha(upload.userId, body.sha256);
+      const earlier = await ingestions.findDuplicate(upload.userId, body.sha256);
+      if (earlier?.status === 'failed') {
+        // Claimed unless its body was deleted since: then these bytes are archived anew below.
+        const again = await ingestions.claim(earlier.user_id, earlier.id, leaseSeconds);
+        if (again) return { ingestion: claim ? again : (await ingestions.finish(again.user_id, again.id, { status: 'queued' }))! };
+      } else if (earlier) {
+        return { ingestion: earlier, duplicateOf: earlier.id };
+      }
+      return {
+        ingestion: await ingestions.archive({
+          ...upload,
+          id: body.id,
+          sizeBytes: body.size,
+          sha256: body.sha256,
+          status: 'queued',
+          ...(claim ? { leaseSeconds } : {}),
+        }),
+      };
     });
-    metrics.stage('archive', (performance.now() - archiving) / 1000);
-    metrics.payload(body.bytes.length);
-    return { ingestion };
+    if (archived.ingestion.id !== body.id) {
+      // The earlier ingestion has these bytes archived already.
+      await archives.deleteChunks(upload.userId, body.id).catch((error: unknown) => logger.warn({ err: error, upload: body.id }, 'could not delete the chunks of a duplicate'));
+    }
+    if (archived.duplicateOf) metrics.ingestRequest(archived.ingestion.format ?? 'unknown', 'duplicate');
+    else {
+      metrics.stage('archive', (performance.now() - archiving) / 1000);
+      metrics.payload(body.size);
+    }
+    return archived;
+  }
+
+  /** Runs a claimed ingestion within its place in the budget, then gives the place back. */
+  function runTaken(row: IngestionRow, source?: BodySource, options: RunOptions = {}): Promise<IngestionRow> {
+    return track(run(row, source, options.log, options.onProgress).finally(() => budget.release(row.size_bytes)));
   }
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -212,15 +291,22 @@ export function createIngestService(deps: {
 
   async function workerLoop(): Promise<void> {
     while (!stopping) {
-      const row = await repository.claimNext(leaseSeconds).catch((error: unknown) => {
-        metrics.error('queue');
-        logger.warn({ err: error }, 'could not look for queued ingestions');
-        return null;
-      });
+      const room = budget.reserve();
+      const row =
+        room === null
+          ? null
+          : await repository.claimNext(leaseSeconds, room).catch((error: unknown) => {
+              metrics.error('queue');
+              logger.warn({ err: error }, 'could not look for queued ingestions');
+              return null;
+            });
       if (row) {
-        await track(row.attempts > MAX_ATTEMPTS ? abandon(row) : run(row));
+        budget.fill(row.size_bytes);
+        if (row.attempts > MAX_ATTEMPTS) await track(abandon(row).finally(() => budget.release(row.size_bytes)));
+        else await runTaken(row);
         continue;
       }
+      if (room !== null) budget.release(0);
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
@@ -235,24 +321,65 @@ export function createIngestService(deps: {
 
   return {
     /**
-     * Archives the upload (one durable write), answers a duplicate with the earlier
-     * ingestion, then processes it within the budget. `log`: the request's logger.
+     * Reads a body and archives it as it arrives, under the id its ingestion will
+     * have; on any refusal or failure its chunks are deleted again.
      */
-    async ingest(upload: Upload, body: ReceivedBody, options: RunOptions = {}): Promise<IngestResult> {
-      const archived = await archive(upload, body, true);
-      if (archived.duplicateOf) return archived;
-      const work = track(run(archived.ingestion, bufferSource(body.bytes), options.log, options.onProgress));
+    async receive(userId: string, stream: BodyStream, encoding: 'gzip' | null, limitBytes: number): Promise<ArchivedBody> {
+      const id = randomUUID();
+      const sink = async (seq: number, data: Buffer) => {
+        await archives.writeChunk(userId, id, seq, data);
+        logger.debug({ upload: id, seq, bytes: data.length }, 'archive chunk written');
+      };
+      try {
+        return { id, ...(await readBody(stream, encoding, limitBytes, sink)) };
+      } catch (error) {
+        await archives.deleteChunks(userId, id).catch(() => undefined);
+        throw error;
+      }
+    },
+
+    /** Deletes a received body that is refused once read (an empty import). */
+    discard(userId: string, body: ArchivedBody): Promise<void> {
+      return archives.deleteChunks(userId, body.id);
+    },
+
+    /** `receive` for a body already in memory (an MQTT message, a file the CLI read). */
+    receiveBytes(userId: string, bytes: Buffer): Promise<ArchivedBody> {
+      return this.receive(userId, Readable.from([bytes]), null, Infinity);
+    },
+
+    /**
+     * Records the archived upload (checking for a duplicate), then processes it within
+     * the time budget when the process has room for it (INGEST_MAX_CONCURRENT,
+     * INGEST_MAX_BYTES_IN_FLIGHT); else it stays queued for a worker. `log`: the request's logger.
+     */
+    async ingest(upload: Upload, body: ArchivedBody, options: RunOptions = {}): Promise<IngestResult> {
+      const taken = budget.tryTake(body.size);
+      let archived: IngestResult;
+      try {
+        archived = await archive(upload, body, taken);
+      } catch (error) {
+        if (taken) budget.release(body.size);
+        throw error;
+      }
+      if (!taken || archived.duplicateOf) {
+        if (taken) budget.release(body.size);
+        else if (!archived.duplicateOf) wakeOne();
+        return archived;
+      }
+      const source = archived.ingestion.id === body.id && body.bytes ? bufferSource(body.bytes) : undefined;
+      const work = runTaken(archived.ingestion, source, options);
       const finished = await within(work, options.budgetMs ?? config.ingest.syncBudgetMs);
       return { ingestion: finished ?? archived.ingestion };
     },
 
     /**
-     * Archives an upload nobody waits on (an MQTT message) and leaves it to a
-     * worker, so the broker's acknowledgement waits for the durable write only.
+     * Records an archived upload nobody waits on (an MQTT message) and leaves it to
+     * a worker, so the broker's acknowledgement waits for the durable write only.
      */
-    async queue(upload: Upload, body: ReceivedBody): Promise<IngestResult> {
+    async queue(upload: Upload, body: ArchivedBody): Promise<IngestResult> {
       const archived = await archive(upload, body, false);
-      if (!archived.duplicateOf) [...wakers][0]?.();
+      if (!archived.duplicateOf) wakeOne();
       return archived;
     },
 
@@ -260,13 +387,13 @@ export function createIngestService(deps: {
      * Records an upload refused before it could be processed (413, 415, an MQTT
      * message for no usable key): reason and headers, and the body when it was read.
      */
-    recordRefused(upload: Upload, error: AppError, sizeOrBody: number | ReceivedBody = 0): Promise<IngestionRow> {
+    recordRefused(upload: Upload, error: AppError, sizeOrBody: number | ArchivedBody = 0): Promise<IngestionRow> {
       metrics.ingestRequest('unknown', 'refused');
       const body = typeof sizeOrBody === 'number' ? null : sizeOrBody;
       return repository.archive({
         ...upload,
-        body: body?.archive ?? null,
-        sizeBytes: body ? body.bytes.length : (sizeOrBody as number),
+        id: body?.id ?? null,
+        sizeBytes: body ? body.size : (sizeOrBody as number),
         sha256: body?.sha256 ?? null,
         status: 'failed',
         error: { code: error.code, message: error.message },
@@ -277,17 +404,32 @@ export function createIngestService(deps: {
     async reprocess(userId: string, id: string, options: RunOptions = {}): Promise<IngestionRow | null> {
       const row = await repository.claim(userId, id, leaseSeconds);
       if (!row) return null;
-      return (await within(track(run(row, undefined, options.log, options.onProgress)), options.budgetMs ?? config.ingest.syncBudgetMs)) ?? row;
+      if (!budget.tryTake(row.size_bytes)) {
+        const queued = await repository.finish(userId, id, { status: 'queued' });
+        wakeOne();
+        return queued;
+      }
+      return (await within(runTaken(row, undefined, options), options.budgetMs ?? config.ingest.syncBudgetMs)) ?? row;
     },
 
+    /**
+     * Starts the workers, and the sweep of archive chunks whose upload never completed.
+     * The embedded database has one process (the data folder's lock), so every such
+     * chunk written before this process was created is gone at once. PostgreSQL may be
+     * shared by several processes: only chunks older than any upload can be are deleted.
+     */
     start(): void {
       stopping = false;
+      void track(sweep(db.kind === 'pglite' ? (performance.now() - createdAt) / 1000 : orphanAgeSeconds));
+      sweeper = setInterval(() => void track(sweep(orphanAgeSeconds)), config.edge.timeouts.requestMs);
+      sweeper.unref();
       for (let i = 0; i < config.ingest.workers; i += 1) loops.push(workerLoop());
     },
 
     /** Stops taking work and waits for what is running to finish. */
     async stop(): Promise<void> {
       stopping = true;
+      clearInterval(sweeper);
       for (const wake of [...wakers]) wake();
       await Promise.all(loops.splice(0));
       await Promise.allSettled([...active]);

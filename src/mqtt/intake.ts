@@ -10,7 +10,6 @@
 import type { Logger } from 'pino';
 import { hasScope, type KeyService, type Principal } from '../auth/key-service.js';
 import type { Config } from '../config/config.js';
-import { archiveBytes } from '../ingest/body.js';
 import type { IngestService, Upload } from '../ingest/service.js';
 import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
@@ -80,10 +79,10 @@ export function createMqttIntake(deps: {
         ingestion = await ingest.recordRefused(upload, refusal ?? tooLarge(), size);
         outcome = refusal ? 'unclaimed' : 'too_large';
       } else if (refusal) {
-        ingestion = await ingest.recordRefused(upload, refusal, await archiveBytes(message.payload));
+        ingestion = await ingest.recordRefused(upload, refusal, await ingest.receiveBytes(upload.userId, message.payload));
         outcome = 'unclaimed';
       } else {
-        const queued = await ingest.queue(upload, await archiveBytes(message.payload));
+        const queued = await ingest.queue(upload, await ingest.receiveBytes(upload.userId, message.payload));
         ingestion = queued.ingestion;
         outcome = queued.duplicateOf ? 'duplicate' : 'queued';
       }

@@ -8,7 +8,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from 'pino';
 
 export interface QueryResult<R> {
@@ -29,10 +32,19 @@ export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
 }
 
+/** One transaction on one connection: statements, and rows streamed in by COPY. */
+export interface Transaction extends Queryable {
+  /**
+   * `COPY table (columns) FROM STDIN` in text format, `data` its input (lines of
+   * tab-separated fields); resolves with the rows copied. PGlite reads it as a blob.
+   */
+  copyFrom(table: string, columns: readonly string[], data: string): Promise<number>;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Runs `fn` on one session (advisory locks are per session). */
   withSession<T>(fn: (session: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
   /** Connections open, idle, waited for, and the most the pool opens (pg; PGlite has one). */
@@ -108,7 +120,14 @@ export function createPostgresDatabase(options: PostgresOptions, logger: Logger)
       session(async (client) => {
         await client.query('BEGIN');
         try {
-          const result = await fn(wrap(client));
+          const result = await fn({
+            ...wrap(client),
+            async copyFrom(table, columns, data) {
+              const copy = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+              await pipeline(Readable.from([data]), copy);
+              return copy.rowCount;
+            },
+          });
           await client.query('COMMIT');
           return result;
         } catch (error) {
@@ -186,7 +205,16 @@ export async function createPgliteDatabase(dataDir: string | undefined): Promise
   return {
     kind: 'pglite',
     ...wrap(db),
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          ...wrap(tx),
+          async copyFrom(table, columns, data) {
+            const result = await tx.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([data]) });
+            return result.affectedRows ?? 0;
+          },
+        }),
+      ),
     withSession: (fn) => fn({ ...wrap(db), exec: async (sql) => void (await db.exec(sql)) }),
     poolState: () => ({ total: 1, idle: 1, waiting: 0, max: 1 }),
     onPoolWait: () => () => undefined,

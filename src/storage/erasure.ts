@@ -17,6 +17,7 @@ import type { KeyService } from '../auth/key-service.js';
 import { EVENT_TYPES, type HealthRecord } from '../ingest/records.js';
 import { canonicalMetricName } from '../ingest/metric-names.js';
 import type { Database, Queryable } from './database.js';
+import { archiveRepository } from './repositories/archive.js';
 import { auditRepository } from './repositories/audit.js';
 import { TABLES, type TableSpec } from './samples/tables.js';
 
@@ -80,7 +81,7 @@ async function deleteSamples(tx: Queryable, userId: string, type: string, start:
 /** Every table holding a user's rows, children before parents (rejections before archives, keys before the user). */
 const USER_TABLES = {
   samples: [...new Set((Object.values(TABLES) as TableSpec[]).map((spec) => spec.table)), 'workouts'],
-  parts: [...WORKOUT_PARTS, 'erasures'],
+  parts: [...WORKOUT_PARTS, 'erasures', 'raw_ingestion_chunks'],
 } as const;
 
 export function createErasureService(deps: { db: Database; keys: Pick<KeyService, 'forget'> }) {
@@ -124,10 +125,11 @@ export function createErasureService(deps: { db: Database; keys: Pick<KeyService
         await tx.query(
           // A body refused unread was never kept: nothing is deleted, and body_deleted_at stays NULL.
           `UPDATE raw_ingestions SET body = NULL, body_encoding = NULL,
-             body_deleted_at = CASE WHEN body IS NOT NULL THEN now() ELSE body_deleted_at END
+             body_deleted_at = CASE WHEN body_encoding IS NOT NULL THEN now() ELSE body_deleted_at END
            WHERE user_id = $1 AND id = $2`,
           [row.user_id, id],
         );
+        await archiveRepository(tx).deleteChunks(row.user_id, id);
         await tx.query('UPDATE rejected_samples SET sample = NULL WHERE user_id = $1 AND ingestion_id = $2', [row.user_id, id]);
         await auditOf(tx, actor, 'ingestion.body_deleted', row.user_id, `ingestion ${id}`);
         return { user_id: row.user_id };

@@ -93,6 +93,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ LOG_PRETTY: 'true', NODE_ENV: 'production' })).toThrow(/LOG_PRETTY/);
   });
 
+  it('reads MAP_TILE_URL as OpenStreetMap by default, none when set but empty or off, and refuses a template without {z}/{x}/{y}', () => {
+    expect(loadConfig({}).dashboard.tileUrl).toBe('https://tile.openstreetmap.org/{z}/{x}/{y}.png');
+    // Empty is a value here (no tiles), not "unset" as for every other setting.
+    expect(loadConfig({ MAP_TILE_URL: '' }).dashboard.tileUrl).toBeNull();
+    expect(loadConfig({ MAP_TILE_URL: 'off' }).dashboard.tileUrl).toBeNull();
+    expect(loadConfig({ MAP_TILE_URL: 'http://tiles.lan:8080/{z}/{x}/{y}.png' }).dashboard.tileUrl).toBe('http://tiles.lan:8080/{z}/{x}/{y}.png');
+    for (const bad of ['https://tile.openstreetmap.org/{z}/{x}.png', 'ftp://tiles.lan/{z}/{x}/{y}.png', 'tiles/{z}/{x}/{y}.png']) {
+      expect(() => loadConfig({ MAP_TILE_URL: bad }), bad).toThrow(/MAP_TILE_URL=.*must be an http\(s\) URL template holding \{z\}, \{x\} and \{y\}/);
+    }
+  });
+
   it('documents every variable in .env.example, generated from the settings so it cannot drift', () => {
     const committed = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
     expect(committed).toBe(envExample());

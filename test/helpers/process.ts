@@ -5,7 +5,7 @@
  * it first). Other entries (the benchmark's servers) run through tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,29 @@ function npmScript(name: string): string[] {
   const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   const [command, ...args] = scripts[name]!.replace(/^exec /, '').split(' ');
   return command === 'node' ? [process.execPath, ...args] : [command!, ...args];
+}
+
+/**
+ * The built output must be newer than every source file: `npm test` builds first,
+ * `npx vitest` does not and would quietly run yesterday's code in these processes
+ * (or serve yesterday's dashboard, test/helpers/browser.ts). Checked when a test
+ * uses dist/, not for the whole run: a mutation run changes src/ on purpose and
+ * runs no process.
+ */
+let buildChecked = false;
+export function checkBuildIsCurrent(): void {
+  if (buildChecked) return;
+  const built = (() => {
+    try {
+      return statSync(path.join(ROOT, 'dist/main.js')).mtimeMs;
+    } catch {
+      return 0;
+    }
+  })();
+  const src = path.join(ROOT, 'src');
+  const changed = readdirSync(src, { recursive: true }).map(String).find((file) => statSync(path.join(src, file)).mtimeMs > built);
+  if (changed) throw new Error(`dist/ is older than src/${changed}: run npm run build (npm test builds first)`);
+  buildChecked = true;
 }
 
 /** What `npm start` runs. */
@@ -71,6 +94,7 @@ const LISTENING = /"pid":(\d+).*"url":"(http:\/\/[^"]+)"/;
 /** Starts what `npm start` runs (or `options.entry`) with only the given environment; waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
   const [node, ...script] = START;
+  if (!options.entry) checkBuildIsCurrent();
   const nodeArgs = options.nodeArgs ?? [];
   const [command, args] = options.entry
     ? options.nodeArgs
@@ -147,6 +171,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /** Runs a command (such as START) to its end; resolves with its exit code and output. */
 export function runProcess(command: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  if (command.some((part) => part.startsWith('dist/'))) checkBuildIsCurrent();
   const [file, ...args] = command;
   return new Promise((resolve, reject) => {
     const child = spawn(file!, args, { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -18,7 +18,7 @@ describe.each(databaseKinds())('ingest input handling (%s database)', (kind) => 
 
   const latest = async () =>
     (await t.db.query<{ status: string; has_body: boolean; error: { code: string } | null; size_bytes: number }>(
-      'SELECT status, body IS NOT NULL AS has_body, error, size_bytes::int AS size_bytes FROM raw_ingestions ORDER BY received_at DESC LIMIT 1',
+      'SELECT status, body_encoding IS NOT NULL AS has_body, error, size_bytes::int AS size_bytes FROM raw_ingestions ORDER BY received_at DESC LIMIT 1',
     )).rows[0]!;
 
   it('answers a body that is not JSON with 400 naming the position, and keeps it as a failed ingestion', async () => {

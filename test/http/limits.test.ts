@@ -173,7 +173,7 @@ describe('security headers', () => {
     for (const response of [
       await t.app.inject({ url: '/health' }),
       await t.app.inject({ url: '/api/v1/ingestions' }),
-      await t.app.inject({ url: '/no/such/route' }),
+      await t.app.inject({ url: '/api/v1/no/such/route' }),
       await t.app.inject({ url: '/api/v1/ingestions', headers: { authorization: `Bearer ${ADMIN_KEY}` } }),
     ]) {
       expect(response.headers['x-content-type-options']).toBe('nosniff');

@@ -166,8 +166,9 @@ describe.each(stores)('rate limits (%s store)', (store) => {
   it('gives requests without a key their own budget per address: 404s never lock a valid key out', async () => {
     const key = await newKey();
     const address = newAddress();
-    for (let i = 0; i < 3; i++) expect((await get(undefined, address, `/images/${i}.png`)).statusCode).toBe(404);
-    const spent = await get(undefined, address, '/images/3.png');
+    // Unknown API paths: any other GET is the dashboard's page, never counted (test/dashboard/serving.test.ts).
+    for (let i = 0; i < 3; i++) expect((await get(undefined, address, `/api/v1/images/${i}.png`)).statusCode).toBe(404);
+    const spent = await get(undefined, address, '/api/v1/images/3.png');
     expect(spent.statusCode).toBe(429);
     expect(spent.json().error.message).toMatch(/too many requests without an API key from this address \(3 per 3600 s\)/);
     // A missing key header counts the same way.
@@ -216,17 +217,17 @@ describe.each(stores)('rate limits (%s store)', (store) => {
     expect(failure.headers['x-ratelimit-remaining']).toBe('2');
   });
 
-  it('counts unknown URLs against the address', async () => {
+  it('counts unknown API URLs against the address', async () => {
     const address = newAddress();
-    for (let i = 0; i < 3; i++) expect((await get(undefined, address, `/wp-admin/${i}.php`)).statusCode).toBe(404);
-    const refused = await get(undefined, address, '/.env');
+    for (let i = 0; i < 3; i++) expect((await get(undefined, address, `/api/wp-admin/${i}.php`)).statusCode).toBe(404);
+    const refused = await get(undefined, address, '/api/.env');
     expect(refused.statusCode).toBe(429);
     expect(refused.json().error.code).toBe('RATE_LIMITED');
   });
 
   it('never limits /health, /ready, /docs or /openapi.json, even for an address that used up its budget', async () => {
     const address = newAddress();
-    for (let i = 0; i < 4; i++) await get(undefined, address, '/nothing-here');
+    for (let i = 0; i < 4; i++) await get(undefined, address, '/api/nothing-here');
     for (const url of ['/health', '/ready', '/docs', '/openapi.json']) {
       const response = await get(undefined, address, url);
       expect(response.statusCode, url).toBe(200);
@@ -280,7 +281,7 @@ describe('TRUST_PROXY as a hop count', () => {
   afterAll(() => t.close());
 
   it('takes the address the one proxy appended, whatever the client put before it', async () => {
-    const viaProxy = (forwardedFor: string) => t.app.inject({ url: '/nothing', remoteAddress: '10.9.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+    const viaProxy = (forwardedFor: string) => t.app.inject({ url: '/api/nothing', remoteAddress: '10.9.0.1', headers: { 'x-forwarded-for': forwardedFor } });
     expect((await viaProxy('1.1.1.1, 198.51.100.7')).statusCode).toBe(404);
     // A different address chosen by the client changes nothing: the proxy saw 198.51.100.7.
     expect((await viaProxy('2.2.2.2, 198.51.100.7')).statusCode).toBe(429);

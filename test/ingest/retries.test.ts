@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, Queryable, QueryOptions } from '../../src/storage/database.js';
 import { ADMIN_KEY, TEST_ENV } from '../helpers/app.js';
 import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 
@@ -23,15 +23,19 @@ describe.each(databaseKinds())('an upload whose processing keeps failing (%s dat
     const { db, postgis } = await workerDatabase(kind);
     await resetDatabase(db);
     // Every sample write fails with an internal error (XX000: neither transient nor about the data).
-    const faulty: Database = {
-      ...db,
-      query: ((text: string, params?: unknown[], options?: unknown) => {
+    const failing = (target: Queryable) =>
+      ((text: string, params?: unknown[], options?: QueryOptions) => {
         if (broken && text.includes('json_to_recordset')) {
           writes += 1;
           return Promise.reject(Object.assign(new Error('internal error in the writer'), { code: 'XX000' }));
         }
-        return (db.query as (...args: unknown[]) => unknown)(text, params, options);
-      }) as Database['query'],
+        return target.query(text, params, options);
+      }) as Database['query'];
+    const faulty: Database = {
+      ...db,
+      query: failing(db),
+      // Samples are written inside transactions (one per chunk).
+      transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: failing(tx) })),
     };
     const config = loadConfig({ ...TEST_ENV, INGEST_WORKERS: '1', INGEST_POLL_INTERVAL_MS: '20', INGEST_SYNC_BUDGET_MS: '600000' });
     app = await buildApp(config, { db: faulty, logger: silent, redis: null, postgis });
@@ -68,7 +72,7 @@ describe.each(databaseKinds())('an upload whose processing keeps failing (%s dat
     expect(current.error).toEqual({ code: 'INTERNAL', message: 'processing failed repeatedly; see the server log' });
     expect(writes).toBe(ATTEMPTS);
     const { db } = await workerDatabase(kind);
-    const row = await db.query<{ attempts: number; body: boolean }>('SELECT attempts, body IS NOT NULL AS body FROM raw_ingestions WHERE id = $1', [id]);
+    const row = await db.query<{ attempts: number; body: boolean }>('SELECT attempts, body_encoding IS NOT NULL AS body FROM raw_ingestions WHERE id = $1', [id]);
     expect(row.rows[0]).toEqual({ attempts: ATTEMPTS, body: true });
 
     broken = false;

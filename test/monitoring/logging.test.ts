@@ -75,10 +75,10 @@ describe.each(databaseKinds())('request logs (%s database)', (kind) => {
   });
 
   it('labels a request no route matched, without its query string', async () => {
-    await t.app.inject({ method: 'GET', url: '/nowhere?source=Sam' });
+    await t.app.inject({ method: 'GET', url: '/api/nowhere?source=Sam' });
     const [line, ...more] = log.lines();
     expect(more).toEqual([]);
-    expect(line).toMatchObject({ route: 'unmatched', path: '/nowhere', status: 404, code: 'NOT_FOUND' });
+    expect(line).toMatchObject({ route: 'unmatched', path: '/api/nowhere', status: 404, code: 'NOT_FOUND' });
   });
 });
 

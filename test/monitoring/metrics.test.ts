@@ -111,7 +111,7 @@ describe.each(databaseKinds())('/metrics (%s database)', (kind) => {
     const id = randomUUID();
     const auth = { authorization: `Bearer ${ADMIN_KEY}` };
     expect((await t.app.inject({ method: 'GET', url: `/api/v1/ingestions/${id}`, headers: auth })).statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'GET', url: '/no/such/path-xyz?who=sam' })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/api/no/such/path-xyz?who=sam' })).statusCode).toBe(404);
     const { text, series } = await scrape(t.app);
     expect(text).not.toContain(id);
     expect(text).not.toContain('path-xyz');
@@ -169,7 +169,7 @@ describe.each(databaseKinds())('/metrics gauges read from the database (%s datab
       userId: sam.userId,
       source: 'http',
       headers: {},
-      body: null,
+      id: null,
       sizeBytes: 0,
       sha256: null,
       status: 'queued',

@@ -10,7 +10,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, Queryable, Transaction } from '../../src/storage/database.js';
 import { UNCLAIMED_USER } from '../../src/storage/repositories/users.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
 import { databaseKinds, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
@@ -60,6 +60,19 @@ async function startApp(kind: DatabaseKind, env: Record<string, string>, reset =
 async function stopApp(t: TestApp): Promise<void> {
   await t.app.services.mqtt?.stop();
   await t.close();
+}
+
+/** The same database, with `hook` run before each write of an ingestion row, in or out of a transaction. */
+function beforeArchiveWrite(db: Database, hook: () => Promise<void>): Database {
+  const hooked = (q: Queryable) => async (text: string, params?: unknown[]) => {
+    if (text.includes('INSERT INTO raw_ingestions')) await hook();
+    return q.query(text, params);
+  };
+  return {
+    ...db,
+    query: hooked(db),
+    transaction: (fn) => db.transaction((tx) => fn({ query: hooked(tx), copyFrom: tx.copyFrom.bind(tx) } as Transaction)),
+  } as Database;
 }
 
 /** Ends the broker's session for this client id, so test runs leave nothing behind. */
@@ -191,16 +204,12 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     const { db, postgis } = await workerDatabase(kind);
     let failing = true;
     let failures = 0;
-    const flaky: Database = {
-      ...db,
-      query: (text: string, params?: unknown[]) => {
-        if (failing && text.includes('INSERT INTO raw_ingestions')) {
-          failures += 1;
-          return Promise.reject(new Error('connection terminated unexpectedly'));
-        }
-        return db.query(text, params);
-      },
-    } as Database;
+    // The ingestion row is written in a transaction (with the duplicate check): lost there too.
+    const flaky = beforeArchiveWrite(db, async () => {
+      if (!failing) return;
+      failures += 1;
+      throw new Error('connection terminated unexpectedly');
+    });
     const t = await startApp(kind, mqttEnv(run, run));
     const owner = await t.userWithKey(`flaky-${kind}@example.com`, ['ingest', 'read']);
     await connected(t);
@@ -222,6 +231,53 @@ describe.skipIf(!inject('mqttAvailable')).each(databaseKinds())('MQTT delivery g
     // Delivered again and stored once, not lost and not doubled.
     expect((await ingestions(again, owner.key)).length).toBe(1);
     await stopApp(again);
+  });
+
+  it('stopped while archiving a message: finishes it and acknowledges it (not delivered again), and keeps the subscription for what comes while stopped', async () => {
+    const { db, postgis } = await workerDatabase(kind);
+    const clientId = `${run}-stop`;
+    const env = mqttEnv(`${run}-s`, clientId);
+    const t = await startApp(kind, env);
+    const owner = await t.userWithKey(`stopping-${kind}@example.com`, ['ingest', 'read']);
+    await connected(t);
+    await stopApp(t);
+
+    // The same database, through a connection whose archive write waits until released.
+    let arrived = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held = beforeArchiveWrite(db, async () => {
+      arrived = true;
+      await released;
+    });
+    const app = await buildApp(loadConfig({ ...TEST_ENV, ...env }), { db: held, logger: silent, postgis });
+    try {
+      app.services.mqtt!.start();
+      await publisher.publishAsync(`${run}-s/${owner.keyId}`, steps(10), { qos: 1 });
+      await until('the archive write to begin', async () => arrived);
+      const stopped = app.services.mqtt!.stop();
+      release();
+      await stopped;
+    } finally {
+      await app.close();
+    }
+
+    // Published while no instance runs: only a subscription the broker kept receives it.
+    await publisher.publishAsync(`${run}-s/${owner.keyId}`, steps(11), { qos: 1 });
+    const again = await startApp(kind, env, false);
+    try {
+      const stored = await finished(again, owner.key, 2);
+      expect(stored.map((i) => i.counts)).toEqual([expect.objectContaining({ received: 1, inserted: 1 }), expect.objectContaining({ received: 1, inserted: 1 })]);
+      const sources = await again.db.query<{ source: string }>("SELECT source FROM quantity_samples WHERE source IN ('mqtt-test-10', 'mqtt-test-11') ORDER BY source");
+      expect(sources.rows.map((r) => r.source)).toEqual(['mqtt-test-10', 'mqtt-test-11']);
+      // An unacknowledged message would arrive again now and be counted as a duplicate.
+      const series = (await scrape(again.app)).series;
+      expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'queued' })).toBe(1);
+      expect(total(series, 'health_export_mqtt_messages_total', { outcome: 'duplicate' })).toBe(0);
+    } finally {
+      await stopApp(again);
+      await forgetSession(clientId);
+    }
   });
 
   it('reports mqtt down (degraded, 200) while the broker is unreachable, reconnects, and stores what comes next', async () => {

@@ -6,11 +6,13 @@
  */
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { databaseKinds } from '../helpers/databases.js';
+import { until } from '../helpers/until.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { ensurePartitions } from '../../src/storage/partitions.js';
 
@@ -146,14 +148,18 @@ describe.each(databaseKinds())('exports (%s database)', (kind) => {
       [userId],
     );
     let queries = 0;
+    let reading = 0;
     const query = t.db.query.bind(t.db);
     t.db.query = ((...args: Parameters<typeof query>) => {
       queries += 1;
-      return query(...args);
+      reading += 1;
+      return query(...args).finally(() => (reading -= 1));
     }) as typeof t.db.query;
     try {
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       const { port } = t.app.server.address() as AddressInfo;
+      let serverSide: ServerResponse | undefined;
+      t.app.server.once('request', (_request, response: ServerResponse) => (serverSide = response));
       // 100,000 rows (17 MB) in batches of 500: two hundred queries if read to the end; what the
       // sockets' buffers take before the hang-up is noticed is far less.
       await new Promise<void>((resolve, reject) => {
@@ -166,11 +172,15 @@ describe.each(databaseKinds())('exports (%s database)', (kind) => {
         req.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
         req.end();
       });
-      await sleep(500);
+      // The server has seen the hang-up, and the read it had under way has come back.
+      if (!serverSide!.closed) await once(serverSide!, 'close');
+      await until('the read under way at the hang-up to end', async () => reading === 0);
       const afterHangUp = queries;
       // The counter sees the export's reads (else the bound below would prove nothing).
       expect(afterHangUp).toBeGreaterThan(0);
-      await sleep(1000);
+      // A full round trip through the same server: an export still reading would have asked for more by then.
+      expect((await t.app.inject({ url: '/health' })).statusCode).toBe(200);
+      expect(reading).toBe(0);
       expect(queries).toBe(afterHangUp);
       expect(queries).toBeLessThan(120);
     } finally {

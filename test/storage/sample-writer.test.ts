@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { HeartRateRecord, Rejection } from '../../src/ingest/records.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, QueryOptions, Transaction } from '../../src/storage/database.js';
 import { createSampleWriter, type Outcome } from '../../src/storage/samples/writer.js';
 import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 
@@ -64,10 +64,16 @@ describe.each(databaseKinds())('the sample writer (%s database)', (kind) => {
     let failures = 1;
     const flaky: Database = {
       ...db,
-      query: (async (text: string, params?: unknown[]) => {
-        if (text.includes('json_to_recordset') && failures-- > 0) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
-        return db.query(text, params);
-      }) as Database['query'],
+      transaction: (fn) =>
+        db.transaction((tx) =>
+          fn({
+            ...tx,
+            query: (async (text: string, params?: unknown[], options?: QueryOptions) => {
+              if (text.includes('json_to_recordset') && failures-- > 0) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+              return tx.query(text, params, options);
+            }) as Transaction['query'],
+          }),
+        ),
     };
     const { outcomes } = await write([heartRate(200, 80), heartRate(201, 81)], flaky);
     expect(outcomes.inserted).toBe(2);

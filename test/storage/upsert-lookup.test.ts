@@ -1,13 +1,14 @@
 /**
  * Counting inserted / updated / unchanged reads the stored rows a chunk is about
- * to replace. That read must touch only the months the chunk holds: it used to
+ * to replace, whichever way its rows travel. That read must touch only the months the chunk holds: it used to
  * scan every monthly partition, so each small upload got slower with every month
  * of history (110 ms of database CPU per 100-sample upload against 5 years).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { HeartRateRecord } from '../../src/ingest/records.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, QueryOptions, Transaction } from '../../src/storage/database.js';
+import { COPY_MIN_ROWS } from '../../src/storage/samples/upsert.js';
 import { createSampleWriter } from '../../src/storage/samples/writer.js';
 import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 
@@ -42,15 +43,27 @@ describe.each(databaseKinds())('writing a chunk into one month of a long history
   });
   afterAll(() => resetDatabase(db));
 
-  /** Writes the records; returns each statement the writer sent with its parameters. */
+  type Call = { text: string; params: unknown[] } | { copy: [string, readonly string[], string] };
+
+  /** Writes the records; returns what the writer sent in the transaction of its last chunk, COPY input included. */
   async function write(records: HeartRateRecord[]) {
-    const sent: { text: string; params: unknown[] }[] = [];
+    let sent: Call[] = [];
     const watched: Database = {
       ...db,
-      query: (async (text: string, params?: unknown[]) => {
-        sent.push({ text, params: params ?? [] });
-        return db.query(text, params);
-      }) as Database['query'],
+      transaction: (fn) =>
+        db.transaction((tx) => {
+          sent = [];
+          return fn({
+            query: (async (text: string, params?: unknown[], options?: QueryOptions) => {
+              sent.push({ text, params: params ?? [] });
+              return tx.query(text, params, options);
+            }) as Transaction['query'],
+            copyFrom: (table, columns, data) => {
+              sent.push({ copy: [table, columns, data] });
+              return tx.copyFrom(table, columns, data);
+            },
+          });
+        }),
     };
     const writer = createSampleWriter({
       db: watched,
@@ -63,19 +76,29 @@ describe.each(databaseKinds())('writing a chunk into one month of a long history
     });
     for (const record of records) await writer.add(record);
     await writer.finish();
-    return sent.filter((statement) => statement.text.includes('json_to_recordset'));
+    return sent;
   }
 
-  it('reads only the partition of that month, not every month stored', async () => {
+  // A small chunk travels as a JSON parameter, a large one by COPY into a staging table: both must probe only its month.
+  it.each([
+    ['a few rows', 3],
+    ['a chunk sent by COPY', COPY_MIN_ROWS],
+  ])('reads only the partition of that month, not every month stored (%s)', async (_name, rows) => {
     // A year of history: some rows in each of twelve monthly partitions.
     await write(Array.from({ length: 12 * 20 }, (_, i) => heartRate(Math.floor(i / 20), i % 20, 60)));
-    const [upsert] = await write([heartRate(5, 30, 70), heartRate(5, 31, 71), heartRate(5, 0, 65)]);
-    // EXPLAIN ANALYZE runs the statement: inside a transaction that is then rolled back.
+    const calls = await write(Array.from({ length: rows }, (_, i) => heartRate(5, 30 + i, 70 + (i % 10))).concat(heartRate(5, 0, 65)));
+    const merge = calls.findLast((call) => 'text' in call && call.text.includes('INSERT INTO heart_rate_samples'));
+    if (!merge || !('text' in merge)) throw new Error('no merge statement was sent');
+    // EXPLAIN ANALYZE runs the statement: inside a transaction, after what preceded it there, then rolled back.
     let plan: { Plan: PlanNode }[] = [];
     const rollback = new Error('rollback');
     await db
       .transaction(async (tx) => {
-        const result = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${upsert!.text}`, upsert!.params);
+        for (const call of calls.slice(0, calls.indexOf(merge))) {
+          if ('copy' in call) await tx.copyFrom(...call.copy);
+          else await tx.query(call.text, call.params);
+        }
+        const result = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${merge.text}`, merge.params);
         const raw = result.rows[0]!['QUERY PLAN'];
         plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
         throw rollback;

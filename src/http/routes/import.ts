@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { discardRest, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
+import { discardRest, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';
 import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
@@ -75,14 +75,15 @@ const importRoutes: FastifyPluginAsyncZod = async (app) => {
             `this upload would pass the ${importMaxBytesPerUserPerDay / MB} MB of exports a user may import in 24 hours (IMPORT_MAX_MB_PER_USER_PER_DAY; ${Math.round(used / MB)} MB used)`,
           );
         }
-        let body;
-        try {
-          body = await readBody((request.body as BodyStream | undefined) ?? emptyStream(), null, Math.min(importMaxBytes, left));
-        } catch (error) {
-          if (error instanceof AppError && error.code === 'PAYLOAD_TOO_LARGE') throw importTooLarge(Math.min(importMaxBytes, left));
-          throw error;
+        const limit = Math.min(importMaxBytes, left);
+        // Archived in chunks as it arrives: nothing holds more than a chunk of the export.
+        const body = await ingest.receive(upload.userId, (request.body as BodyStream | undefined) ?? emptyStream(), null, limit).catch((error: unknown) => {
+          throw error instanceof AppError && error.code === 'PAYLOAD_TOO_LARGE' ? importTooLarge(limit) : error;
+        });
+        if (body.size === 0) {
+          await ingest.discard(upload.userId, body);
+          throw new AppError('BAD_REQUEST', 'body is empty; send export.zip or export.xml');
         }
-        if (body.bytes.length === 0) throw new AppError('BAD_REQUEST', 'body is empty; send export.zip or export.xml');
         // Always a worker's job: an export takes longer than any request should.
         const { ingestion, duplicateOf } = await ingest.ingest(upload, body, { log: request.log as Logger, budgetMs: 0 });
         return reply.status(duplicateOf ? 200 : ingestionStatusCode(ingestion)).send(ingestionView(ingestion, duplicateOf));

@@ -1,6 +1,7 @@
-/** Every route, grouped by resource; each group sets its own authentication scope. */
+/** Every route, grouped by resource; each group sets its own authentication scope. The dashboard's page answers every other GET. */
 import type { FastifyInstance } from 'fastify';
 import adminRoutes from './admin.js';
+import dashboardRoutes from './dashboard.js';
 import dataRoutes from './data/index.js';
 import erasureRoutes from './erasure.js';
 import healthRoutes from './health.js';
@@ -22,4 +23,5 @@ export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(loggingRoutes, { prefix: '/api/v1' });
   await app.register(dataRoutes, { prefix: '/api/v1' });
   await app.register(erasureRoutes, { prefix: '/api/v1' });
+  await app.register(dashboardRoutes);
 }

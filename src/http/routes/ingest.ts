@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { hasScope } from '../../auth/key-service.js';
-import { checkEncoding, discardRest, readBody, tooLarge, type BodyStream } from '../../ingest/body.js';
+import { checkEncoding, discardRest, tooLarge, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { usersRepository } from '../../storage/repositories/users.js';
@@ -100,7 +100,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         }
         const encoding = checkEncoding(request.headers['content-encoding']);
         if (encoding === null && declared(request) > limit) throw tooLarge(limit);
-        const body = await readBody((request.body as BodyStream | undefined) ?? emptyStream(), encoding, limit);
+        const body = await ingest.receive(upload.userId, (request.body as BodyStream | undefined) ?? emptyStream(), encoding, limit);
         const { ingestion, duplicateOf } = await ingest.ingest(upload, body, { log: request.log as Logger });
         if (ingestion.status === 'failed' && ingestion.error && !duplicateOf) {
           const code = ingestion.error.code as 'INVALID_JSON' | 'UNPROCESSABLE_PAYLOAD';

@@ -99,6 +99,23 @@ const keyRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  app.get(
+    '/auth/keys/current',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'The calling key: its name, scopes, user and expiry (the dashboard signs in with it)',
+        security: SECURITY,
+        response: { 200: keySchema, ...authErrors },
+      },
+    },
+    async (request) => {
+      const row = await keys.findById(principalOf(request).keyId);
+      if (!row) throw notFound('key');
+      return keyView(row);
+    },
+  );
+
   app.delete(
     '/auth/keys/:id',
     {

@@ -8,12 +8,14 @@ import { isoTime, isoTimeOrNull, listQuery, listSchema } from './common.js';
 import { SLEEP_STAGES } from '../../ingest/standard/schema.js';
 import { convertUnit } from '../../ingest/units.js';
 import type { Row } from '../../storage/repositories/readings.js';
+import { MAX_SERIES_BUCKETS, SERIES_BUCKETS, type SeriesRow } from '../../storage/repositories/series.js';
 import type { DailySummaryRow } from '../../storage/repositories/summary.js';
-import type { WorkoutListRow } from '../../storage/repositories/workouts.js';
-import type { RoutePointRow, SeriesPointRow } from '../../storage/samples/workouts.js';
+import type { RouteLinePoint, WorkoutListRow } from '../../storage/repositories/workouts.js';
+import type { SeriesPointRow } from '../../storage/samples/workouts.js';
 
 const EXAMPLE_START = '2024-03-13T04:19:54.000Z';
-const iso = (value: unknown) => isoTime(value as Date | string);
+/** Sample lists select their times as ISO text already (storage/repositories/times.ts); other rows carry Dates. */
+const iso = (value: unknown) => (typeof value === 'string' ? value : isoTime(value as Date));
 const isoOrNull = (value: unknown) => isoTimeOrNull(value as Date | string | null);
 const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
@@ -110,6 +112,21 @@ export const sleepQuery = samplesQuery.extend({
     .describe('nights: the IANA zone whose local dates nights belong to (as in /summary/daily); start and end then select the nights whose date begins (local midnight) in [start, end)')
     .meta({ example: 'America/New_York' }),
 });
+
+export const seriesQuery = z
+  .object({
+    start: instant.describe('The series covers samples starting at or after this instant (ISO 8601 with an offset or Z); the first bucket is the one holding it').meta({ example: '2024-01-01T00:00:00+01:00' }),
+    end: instant.describe('... and before this instant (exclusive)').meta({ example: '2025-01-01T00:00:00+01:00' }),
+    tz: timeZone.default('UTC').describe('IANA zone whose clock the buckets follow (local midnight, Monday, the 1st)').meta({ example: 'Europe/Berlin' }),
+    bucket: z
+      .enum(SERIES_BUCKETS)
+      .describe('1m, 15m and 1h: fixed lengths from the local clock\'s boundary; 1d: local midnight to midnight (23 or 25 h across a DST change); 1w: ISO week from Monday; 1mo: calendar month')
+      .meta({ example: '1d' }),
+    source: sqlText(500).optional().describe('Only samples of this source string, exactly as sent; all sources when absent').meta({ example: "Samantha's Apple\u00a0Watch" }),
+  })
+  .refine(({ start, end }) => Date.parse(start) < Date.parse(end), { message: 'end must be after start', path: ['end'] });
+
+export const metricSeriesQuery = seriesQuery.safeExtend({ unit: metricSamplesQuery.shape.unit });
 
 export const MAX_SUMMARY_DAYS = 366;
 
@@ -349,6 +366,18 @@ export const workoutDetail = workoutItem
     },
   });
 
+export const seriesItem = z
+  .object({
+    start: z.string().describe('ISO 8601, UTC: where the bucket begins'),
+    end: z.string().describe('ISO 8601, UTC: where the next bucket begins'),
+    min: z.number(),
+    avg: z.number().nullable().describe('Mean of the values (heart rate: of the samples\' avg); null when too large for a float8'),
+    max: z.number(),
+    sum: z.number().nullable().describe('Total of the values (heart rate: of the samples\' avg); null when too large for a float8'),
+    count: z.number().int().describe('Samples in the bucket'),
+  })
+  .meta({ id: 'SeriesBucket', example: { start: '2024-03-12T23:00:00.000Z', end: '2024-03-13T23:00:00.000Z', min: 0, avg: 41.3, max: 182, sum: 9412, count: 228 } });
+
 const nullableNumber = z.number().nullable();
 export const summaryItem = z
   .object({
@@ -379,6 +408,7 @@ export const metricList = listSchema(metricItem, 'The metrics this user has, wit
 export const typeList = listSchema(typeItem, 'Every type this user has, metrics and the others, with count, first and last time');
 export const workoutList = listSchema(workoutItem, 'Workouts, by start time');
 export const summaryList = listSchema(summaryItem, 'One item per local day of the range');
+export const seriesList = listSchema(seriesItem, `The buckets holding samples, in time order (empty buckets are left out); at most ${MAX_SERIES_BUCKETS.toLocaleString('en-US')} per request, never paged (next is null)`);
 
 // ---------- views ----------
 
@@ -432,6 +462,18 @@ export function metricSampleView(row: Row, unit?: string): z.infer<typeof metric
   };
 }
 
+/** A bucket, in `unit` when given; a sum of n values takes the unit's offset (°F from °C) n times, not once. */
+export function seriesView(row: SeriesRow, storedUnit?: string, unit?: string): z.infer<typeof seriesItem> {
+  if (unit === undefined || storedUnit === undefined || unit === storedUnit) return row;
+  const convert = (value: number) => convertUnit(value, storedUnit, unit)!;
+  const offset = convert(0);
+  return {
+    ...row,
+    min: convert(row.min), avg: row.avg === null ? null : convert(row.avg), max: convert(row.max),
+    sum: row.sum === null ? null : convert(row.sum) + (row.count - 1) * offset,
+  };
+}
+
 export const workoutView = (row: WorkoutListRow): z.infer<typeof workoutItem> => ({
   id: row.id as string, name: row.name as string, start: iso(row.start_at), end: iso(row.end_at),
   duration_s: num(row.duration_s), distance_m: num(row.distance_m), active_energy_kcal: num(row.active_energy_kcal),
@@ -441,7 +483,7 @@ export const workoutView = (row: WorkoutListRow): z.infer<typeof workoutItem> =>
 });
 
 /** GeoJSON from the stored points (already in time order), the same on both databases. */
-export function routeGeoJson(points: RoutePointRow[]): z.infer<typeof lineString> | null {
+export function routeGeoJson(points: RouteLinePoint[]): z.infer<typeof lineString> | null {
   if (points.length < 2) return null;
   return {
     type: 'LineString',
@@ -449,7 +491,7 @@ export function routeGeoJson(points: RoutePointRow[]): z.infer<typeof lineString
   };
 }
 
-export function workoutDetailView(row: WorkoutListRow, route: RoutePointRow[], series: SeriesPointRow[]): z.infer<typeof workoutDetail> {
+export function workoutDetailView(row: WorkoutListRow, route: RouteLinePoint[], series: SeriesPointRow[]): z.infer<typeof workoutDetail> {
   const bySeries: Record<string, z.infer<typeof seriesPoint>[]> = {};
   for (const p of series) {
     (bySeries[p.series as string] ??= []).push({

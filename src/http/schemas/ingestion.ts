@@ -31,6 +31,14 @@ export const ingestionSchema = z
     finished_at: z.string().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     body_deleted_at: z.string().nullable().describe('When the owner deleted the archived body (the samples it wrote stay); null while it is kept'),
+    progress: z
+      .object({
+        bytes_done: z.number().describe('Decompressed bytes of the body read so far'),
+        bytes_total: z.number().describe('The decompressed size of the body (size_bytes)'),
+        samples_done: z.number().int().describe('Samples walked so far (stored, unchanged or rejected)'),
+      })
+      .nullable()
+      .describe('How far processing has come, updated about once a second while it runs; null when not processing'),
   })
   .meta({
     id: 'Ingestion',
@@ -53,6 +61,7 @@ export const ingestionSchema = z
       finished_at: '2024-03-13T04:19:54.210Z',
       error: null,
       body_deleted_at: null,
+      progress: null,
     },
   });
 
@@ -78,6 +87,7 @@ export const ingestionAccepted = ingestionSchema.meta({
     finished_at: null,
     error: null,
     body_deleted_at: null,
+    progress: { bytes_done: 1760497, bytes_total: 1760497, samples_done: 15000 },
   },
 });
 
@@ -104,6 +114,10 @@ export function ingestionView(row: IngestionRow, duplicateOf?: string): Ingestio
     finished_at: isoTimeOrNull(row.finished_at),
     error: row.error,
     body_deleted_at: isoTimeOrNull(row.body_deleted_at),
+    progress:
+      row.status === 'processing' && row.progress_bytes !== null
+        ? { bytes_done: row.progress_bytes, bytes_total: Number(row.size_bytes), samples_done: row.progress_samples ?? 0 }
+        : null,
   };
 }
 

@@ -43,9 +43,16 @@ export interface IngestionRow {
   started_at: Date | null;
   finished_at: Date | null;
   body_deleted_at: Date | null;
+  /** 'gzip': one value in raw_ingestions.body (before chunks); 'gzip_chunks': in raw_ingestion_chunks; null: no body. */
+  body_encoding: 'gzip' | 'gzip_chunks' | null;
+  /** Decompressed bytes read and samples walked so far, while processing (else null). */
+  progress_bytes: number | null;
+  progress_samples: number | null;
 }
 
 export interface NewIngestion {
+  /** The id its archive's chunks were written under (see archive.ts); null: no body kept. */
+  id: string | null;
   userId: string;
   source: IngestionSource;
   topic?: string | null;
@@ -53,7 +60,6 @@ export interface NewIngestion {
   clientIp?: string | null;
   userAgent?: string | null;
   headers: Record<string, string>;
-  body: Buffer | null;
   sizeBytes: number;
   sha256: string | null;
   status: IngestionStatus;
@@ -67,9 +73,9 @@ export interface NewIngestion {
 const columns = (alias = '') =>
   ['id', 'user_id', 'source', 'topic', 'key_id', 'client_ip', 'user_agent', 'headers', 'sha256', 'format', 'status', 'counts',
     'by_type', 'error', 'rejections_not_kept', 'rejected_by_category', 'attempts', 'received_at', 'started_at', 'finished_at',
-    'body_deleted_at']
+    'body_deleted_at', 'body_encoding']
     .map((column) => alias + column)
-    .concat(`${alias}size_bytes::float8 AS size_bytes`)
+    .concat(['size_bytes', 'progress_bytes', 'progress_samples'].map((column) => `${alias}${column}::float8 AS ${column}`))
     .join(', ');
 const COLUMNS = columns();
 
@@ -78,11 +84,11 @@ export function ingestionsRepository(db: Queryable) {
     async archive(input: NewIngestion): Promise<IngestionRow> {
       const claimed = input.leaseSeconds !== undefined;
       const result = await db.query<IngestionRow>(
-        `INSERT INTO raw_ingestions (user_id, source, topic, key_id, client_ip, user_agent, headers, body, body_encoding,
-           size_bytes, sha256, status, error, attempts, started_at, lease_until, finished_at, format)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, CASE WHEN $8::bytea IS NULL THEN NULL ELSE 'gzip' END, $9, $10,
-           $11, $12::jsonb, $13, CASE WHEN $13 > 0 THEN now() END, now() + make_interval(secs => $14::float8),
-           CASE WHEN $11 = 'failed' THEN now() END, $15)
+        `INSERT INTO raw_ingestions (user_id, source, topic, key_id, client_ip, user_agent, headers, id, body_encoding,
+           size_bytes, sha256, status, error, attempts, started_at, lease_until, finished_at, progress_bytes, progress_samples, format)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, coalesce($8::uuid, gen_random_uuid()), CASE WHEN $8::uuid IS NOT NULL THEN 'gzip_chunks' END,
+           $9, $10, $11, $12::jsonb, $13, CASE WHEN $13 > 0 THEN now() END, now() + make_interval(secs => $14::float8),
+           CASE WHEN $11 = 'failed' THEN now() END, CASE WHEN $13 > 0 THEN 0 END, CASE WHEN $13 > 0 THEN 0 END, $15)
          RETURNING ${COLUMNS}`,
         [
           input.userId,
@@ -92,7 +98,7 @@ export function ingestionsRepository(db: Queryable) {
           input.clientIp ?? null,
           input.userAgent ?? null,
           JSON.stringify(input.headers),
-          input.body,
+          input.id,
           input.sizeBytes,
           input.sha256,
           claimed ? 'processing' : input.status,
@@ -113,6 +119,15 @@ export function ingestionsRepository(db: Queryable) {
         [userId, since.toISOString()],
       );
       return result.rows[0]!.bytes;
+    },
+
+    /**
+     * Makes the rest of the caller's transaction the only one deciding on these bytes of
+     * this user: two identical uploads finishing at once would otherwise both find no
+     * earlier one and both be recorded.
+     */
+    async lockSha(userId: string, sha256: string): Promise<void> {
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text || $2::text, 0))', [userId, sha256]);
     },
 
     /**
@@ -138,6 +153,7 @@ export function ingestionsRepository(db: Queryable) {
       return result.rows[0] ?? null;
     },
 
+    /** The body of an ingestion archived before chunks (body_encoding 'gzip'). */
     async body(userId: string, id: string): Promise<Buffer | null> {
       const result = await db.query<{ body: Uint8Array | null }>('SELECT body FROM raw_ingestions WHERE user_id = $1 AND id = $2', [
         userId,
@@ -158,18 +174,19 @@ export function ingestionsRepository(db: Queryable) {
       return result.rows;
     },
 
-    /** Takes the oldest queued ingestion, or one whose worker's lease ran out. */
-    async claimNext(leaseSeconds: number): Promise<IngestionRow | null> {
+    /** Takes the oldest queued ingestion of at most `maxBytes`, or one whose worker's lease ran out. */
+    async claimNext(leaseSeconds: number, maxBytes = Infinity): Promise<IngestionRow | null> {
       const result = await db.query<IngestionRow>(
         `UPDATE raw_ingestions r
          SET status = 'processing', started_at = now(), attempts = attempts + 1,
-             lease_until = now() + make_interval(secs => $1::float8)
+             lease_until = now() + make_interval(secs => $1::float8), progress_bytes = 0, progress_samples = 0
          FROM (SELECT user_id, id FROM raw_ingestions
                WHERE status IN ('queued', 'processing') AND (status = 'queued' OR lease_until < now())
+                 AND ($2::float8 IS NULL OR size_bytes <= $2)
                ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED) next
          WHERE r.user_id = next.user_id AND r.id = next.id
          RETURNING ${columns('r.')}`,
-        [leaseSeconds],
+        [leaseSeconds, Number.isFinite(maxBytes) ? maxBytes : null],
       );
       return result.rows[0] ?? null;
     },
@@ -178,8 +195,9 @@ export function ingestionsRepository(db: Queryable) {
     async claim(userId: string, id: string, leaseSeconds: number): Promise<IngestionRow | null> {
       const result = await db.query<IngestionRow>(
         `UPDATE raw_ingestions SET status = 'processing', started_at = now(), finished_at = NULL, attempts = 1,
-           counts = NULL, by_type = NULL, error = NULL, rejections_not_kept = 0, rejected_by_category = NULL, lease_until = now() + make_interval(secs => $3::float8)
-         WHERE user_id = $1 AND id = $2 AND body IS NOT NULL
+           counts = NULL, by_type = NULL, error = NULL, rejections_not_kept = 0, rejected_by_category = NULL, lease_until = now() + make_interval(secs => $3::float8),
+           progress_bytes = 0, progress_samples = 0
+         WHERE user_id = $1 AND id = $2 AND body_encoding IS NOT NULL
            AND NOT (status = 'processing' AND lease_until > now())
          RETURNING ${COLUMNS}`,
         [userId, id, leaseSeconds],
@@ -187,11 +205,13 @@ export function ingestionsRepository(db: Queryable) {
       return result.rows[0] ?? null;
     },
 
-    async extendLease(userId: string, id: string, leaseSeconds: number): Promise<void> {
+    /** The worker's heartbeat: it is still at work, and this far. */
+    async extendLease(userId: string, id: string, leaseSeconds: number, progress?: { bytesDone: number; samplesDone: number }): Promise<void> {
       await db.query(
-        `UPDATE raw_ingestions SET lease_until = now() + make_interval(secs => $3::float8)
+        `UPDATE raw_ingestions SET lease_until = now() + make_interval(secs => $3::float8),
+           progress_bytes = coalesce($4, progress_bytes), progress_samples = coalesce($5, progress_samples)
          WHERE user_id = $1 AND id = $2 AND status = 'processing'`,
-        [userId, id, leaseSeconds],
+        [userId, id, leaseSeconds, progress?.bytesDone ?? null, progress?.samplesDone ?? null],
       );
     },
 
@@ -211,6 +231,7 @@ export function ingestionsRepository(db: Queryable) {
       const result = await db.query<IngestionRow>(
         `UPDATE raw_ingestions SET status = $3, format = coalesce($4, format), counts = $5::jsonb, by_type = $6::jsonb,
            error = $7::jsonb, rejections_not_kept = $8, rejected_by_category = $9::jsonb, lease_until = NULL,
+           progress_bytes = NULL, progress_samples = NULL,
            finished_at = CASE WHEN $3 = 'queued' THEN NULL ELSE now() END
          WHERE user_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
         [
@@ -263,7 +284,7 @@ export function ingestionsRepository(db: Queryable) {
     /** `type`: only ingestions that carried samples of that by_type name (e.g. sleep_analysis, to bring back overwritten naps). */
     async idsToReprocess(filter: { id?: string; failed?: boolean; type?: string }): Promise<{ user_id: string; id: string; size_bytes: string | number }[]> {
       const result = await db.query<{ user_id: string; id: string; size_bytes: string | number }>(
-        `SELECT user_id, id, size_bytes FROM raw_ingestions WHERE body IS NOT NULL
+        `SELECT user_id, id, size_bytes FROM raw_ingestions WHERE body_encoding IS NOT NULL
            AND ($1::uuid IS NULL OR id = $1) AND (NOT $2 OR status = 'failed')
            AND ($4::text IS NULL OR jsonb_exists(by_type, $4))
            AND ($1::uuid IS NOT NULL OR user_id <> $3) ORDER BY received_at`,

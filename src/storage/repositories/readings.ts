@@ -8,6 +8,7 @@ import type { Queryable } from '../database.js';
 import type { EventType } from '../../ingest/records.js';
 import { readColumns, TABLES, type TableSpec } from '../samples/tables.js';
 import { keysetPage, type KeyColumn, type KeysetQuery, type Key, type Order, type Page } from './keyset.js';
+import { readColumnsWithIsoTimes } from './times.js';
 
 export interface SampleFilter {
   /** ISO 8601 instants. */
@@ -71,10 +72,10 @@ export const READINGS = {
 /** One quantity metric's samples. */
 export const metricReading = (metric: string): ReadingTable => ({ spec: TABLES.quantity, key: READING_KEYS.metricSamples, type: metric });
 
-/** The select list of a reading: the spec's columns without those omitted, and the extra ones. */
+/** The select list of a reading: the spec's columns without those omitted (times as ISO text), and the extra ones. */
 function readingColumns(reading: ReadingTable): string {
   const columns = Object.fromEntries(Object.entries(reading.spec.columns).filter(([column]) => !reading.omit?.includes(column)));
-  return [readColumns({ columns }), ...(reading.also ?? []).map((column) => `t.${column}`)].join(', ');
+  return [readColumnsWithIsoTimes({ columns }), ...(reading.also ?? []).map((column) => `t.${column}`)].join(', ');
 }
 
 /** The user, time range and source conditions, with their parameters. */

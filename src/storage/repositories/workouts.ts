@@ -57,15 +57,27 @@ export function workoutsRepository(db: Queryable, options: { postgis: boolean })
       return keysetPage<WorkoutListRow>(db, { from: 'workouts t', select: LIST_SELECT, key: WORKOUT_KEY, where, params }, page);
     },
 
-    /** One of the user's workouts with its route (time order) and series, or null (also for another user's). */
-    async find(userId: string, id: string): Promise<{ workout: WorkoutListRow; route: RoutePointRow[]; series: SeriesPointRow[] } | null> {
+    /** One of the user's workouts with its route line (time order) and series, or null (also for another user's). */
+    async find(userId: string, id: string): Promise<{ workout: WorkoutListRow; route: RouteLinePoint[]; series: SeriesPointRow[] } | null> {
       const found = await db.query<WorkoutListRow>(`SELECT ${SELECT} FROM workouts t WHERE t.user_id = $1 AND t.id = $2`, [userId, id]);
       const workout = found.rows[0];
       if (!workout) return null;
-      const [route, series] = await Promise.all([readRoute(db, userId, id), readSeries(db, userId, id)]);
+      const [route, series] = await Promise.all([readRouteLine(db, userId, id), readSeries(db, userId, id)]);
       return { workout, route, series };
     },
   };
+}
+
+/** A route point as the GeoJSON line needs it. */
+export type RouteLinePoint = Pick<RoutePointRow, 'lon' | 'lat' | 'altitude'>;
+
+/**
+ * A workout's route as its line: the coordinates only, in time order. The other
+ * five columns (a Date parsed per point among them) are the export's, not the line's.
+ */
+export async function readRouteLine(db: Queryable, userId: string, workoutId: string): Promise<RouteLinePoint[]> {
+  const result = await db.query<RouteLinePoint>('SELECT lon, lat, altitude FROM workout_route_points WHERE user_id = $1 AND workout_id = $2 ORDER BY point_time', [userId, workoutId]);
+  return result.rows;
 }
 
 /** A workout's route points in time order. */

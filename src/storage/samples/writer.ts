@@ -1,10 +1,13 @@
 /**
  * Takes normalised records one at a time and writes them in chunks, while the
  * caller goes on parsing: at most two chunks are in flight, so parsing, the
- * database and the network overlap. Identities are collapsed within a chunk (last
- * one wins); a chunk a constraint refuses is split until the offending row stands
- * alone and is rejected with the database's reason, so one bad row never costs its
- * neighbours. Transient errors are retried with exponential backoff.
+ * database and the network overlap. Each chunk is one transaction (upsert.ts);
+ * what is left when the records end, one chunk per table, goes in one transaction
+ * together, so a small upload commits once. Identities are collapsed within a
+ * chunk (last one wins); a chunk a constraint refuses is split until the
+ * offending row stands alone and is rejected with the database's reason, so one
+ * bad row never costs its neighbours. Transient errors, and new rows another
+ * writer stored first, are retried with exponential backoff.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -14,7 +17,7 @@ import type { Metrics } from '../../monitoring/metrics.js';
 import { isTransientError, type Database } from '../database.js';
 import { ensurePartitions } from '../partitions.js';
 import { TABLES, type ChunkedKind, type Row, type TableSpec } from './tables.js';
-import { isDataError, upsertChunk, type Owner } from './upsert.js';
+import { isDataError, isRace, writeChunk, type Owner, type TypeCounts } from './upsert.js';
 import { writeWorkout } from './workouts.js';
 
 export type Outcome = 'inserted' | 'updated' | 'unchanged';
@@ -28,6 +31,11 @@ export interface WriterSink {
 interface Entry {
   row: Row;
   record: HealthRecord;
+}
+
+interface Chunk {
+  spec: TableSpec<never>;
+  entries: Entry[];
 }
 
 const MAX_IN_FLIGHT = 2;
@@ -63,7 +71,7 @@ export function createSampleWriter(options: {
       try {
         return await work();
       } catch (error) {
-        if (!isTransientError(error) || attempt >= batch.maxRetries) throw error;
+        if (!(isTransientError(error) || isRace(error)) || attempt >= batch.maxRetries) throw error;
         const delay = Math.min(batch.initialBackoffMs * 2 ** attempt, batch.maxBackoffMs);
         metrics.error('database_retry');
         options.logger.warn({ err: error, attempt: attempt + 1, delay }, 'transient database error; retrying');
@@ -72,40 +80,66 @@ export function createSampleWriter(options: {
     }
   }
 
-  async function writeEntries(spec: TableSpec<never>, entries: Entry[]): Promise<void> {
+  /**
+   * Writes chunks (one per table) in one transaction and reports their counts once
+   * it commits. A chunk a constraint refuses is written again on its own, and split
+   * until the refused row stands alone.
+   */
+  async function write(chunks: Chunk[]): Promise<void> {
     try {
-      const started = performance.now();
-      const counts = await retrying(() => upsertChunk(db, spec, owner, entries.map((entry) => entry.row)));
-      metrics.batchWritten(spec.table, (performance.now() - started) / 1000, entries.length);
-      for (const [type, c] of counts) {
-        sink.outcome(type, 'inserted', c.inserted);
-        sink.outcome(type, 'updated', c.updated);
-        sink.outcome(type, 'unchanged', c.unchanged);
+      const written = await retrying(() =>
+        db.transaction(async (tx) => {
+          const done: { chunk: Chunk; counts: Map<string, TypeCounts>; seconds: number }[] = [];
+          for (const chunk of chunks) {
+            const started = performance.now();
+            const counts = await writeChunk(tx, chunk.spec, owner, chunk.entries.map((entry) => entry.row));
+            done.push({ chunk, counts, seconds: (performance.now() - started) / 1000 });
+          }
+          return done;
+        }),
+      );
+      for (const { chunk, counts, seconds } of written) {
+        metrics.batchWritten(chunk.spec.table, seconds, chunk.entries.length);
+        for (const [type, c] of counts) {
+          sink.outcome(type, 'inserted', c.inserted);
+          sink.outcome(type, 'updated', c.updated);
+          sink.outcome(type, 'unchanged', c.unchanged);
+        }
       }
     } catch (error) {
       if (!isDataError(error)) throw error;
+      if (chunks.length > 1) {
+        for (const chunk of chunks) await write([chunk]);
+        return;
+      }
+      const { spec, entries } = chunks[0]!;
       if (entries.length === 1) {
         const { record } = entries[0]!;
         refusedByDatabase(record.type, record.raw, error);
         return;
       }
       const middle = Math.ceil(entries.length / 2);
-      await writeEntries(spec, entries.slice(0, middle));
-      await writeEntries(spec, entries.slice(middle));
+      await write([{ spec, entries: entries.slice(0, middle) }]);
+      await write([{ spec, entries: entries.slice(middle) }]);
     }
   }
 
-  async function flush(kind: ChunkedKind, buffer: Map<string, Entry>): Promise<void> {
-    const spec = TABLES[kind] as TableSpec<never>;
-    const entries = [...buffer.values()];
-    if (spec.partitioned) {
-      // Rows hold Date.toISOString() output (UTC, 'YYYY-MM-...'): the month is its first 7 characters,
-      // without parsing each one back into a Date (6 % of the server's CPU on a 500,000-sample upload).
-      const months = new Set<string>();
-      for (const entry of entries) months.add((entry.row.start_at as string).slice(0, 7));
-      await retrying(() => ensurePartitions(db, spec.partitioned!, months));
+  /** Writes what the buffers hold, all of it in one transaction. */
+  async function flush(taken: [ChunkedKind, Map<string, Entry>][]): Promise<void> {
+    const chunks: Chunk[] = [];
+    for (const [kind, buffer] of taken) {
+      const spec = TABLES[kind] as TableSpec<never>;
+      const entries = [...buffer.values()];
+      if (spec.partitioned) {
+        // Rows hold Date.toISOString() output (UTC, 'YYYY-MM-...'): the month is its first 7 characters,
+        // without parsing each one back into a Date (6 % of the server's CPU on a 500,000-sample upload).
+        const months = new Set<string>();
+        for (const entry of entries) months.add((entry.row.start_at as string).slice(0, 7));
+        await retrying(() => ensurePartitions(db, spec.partitioned!, months));
+      }
+      chunks.push({ spec, entries });
     }
-    await writeEntries(spec, entries);
+    await write(chunks);
   }
 
   async function flushWorkout(workout: WorkoutRecord): Promise<void> {
@@ -160,14 +194,14 @@ export function createSampleWriter(options: {
       buffer.set(key, { row, record });
       if (buffer.size < batch.chunkSize) return undefined;
       buffers.delete(record.kind);
-      return launch(flush(record.kind, buffer));
+      return launch(flush([[record.kind, buffer]]));
     },
 
     async finish(): Promise<void> {
-      for (const [kind, buffer] of buffers) {
-        buffers.delete(kind);
-        await launch(flush(kind, buffer));
-      }
+      // What is left of every table goes in one transaction: a small upload is one commit, not one per table.
+      const rest = [...buffers];
+      buffers.clear();
+      if (rest.length > 0) await launch(flush(rest));
       await Promise.all(inFlight);
       if (failure) throw failure;
     },

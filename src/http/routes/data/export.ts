@@ -56,13 +56,13 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { format, start, end, types } = request.query;
-      const records = exportRecords(app.services.db, principalOf(request).userId, { start, end, types }, app.config.reading.exportBatchRows);
+      const batches = exportRecords(app.services.db, principalOf(request).userId, { start, end, types }, app.config.reading.exportBatchRows);
       const stamp = new Date().toISOString().slice(0, 10);
       return reply
         .type(EXPORT_CONTENT_TYPES[format])
         .header('Content-Disposition', `attachment; filename="health-export-${stamp}.${format}"`)
         .header('Cache-Control', 'private, no-store')
-        .send(Readable.from(encodeExport(records, format), { objectMode: false }));
+        .send(Readable.from(encodeExport(batches, format), { objectMode: false }));
     },
   );
 };

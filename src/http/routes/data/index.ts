@@ -10,6 +10,7 @@ import exportRoutes from './export.js';
 import metricRoutes from './metrics.js';
 import readingRoutes from './readings.js';
 import sampleRoutes from './samples.js';
+import seriesRoutes from './series.js';
 import summaryRoutes from './summary.js';
 import workoutRoutes from './workouts.js';
 
@@ -20,6 +21,7 @@ export default async function dataRoutes(app: FastifyInstance): Promise<void> {
     await cached.register(readingRoutes);
     await cached.register(sampleRoutes);
     await cached.register(metricRoutes);
+    await cached.register(seriesRoutes);
     await cached.register(workoutRoutes);
     await cached.register(summaryRoutes);
   });

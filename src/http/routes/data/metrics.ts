@@ -20,7 +20,7 @@ const METRIC_KEY = isKeyOf([
 ]);
 
 /** Where each store's samples are served. */
-const PATHS: Record<Exclude<MetricStore, 'quantity'>, string> = {
+export const PATHS: Record<Exclude<MetricStore, 'quantity'>, string> = {
   heart_rate: '/api/v1/data/heart-rate',
   blood_pressure: '/api/v1/data/blood-pressure',
   sleep_segments: '/api/v1/data/sleep?detail=segments',
@@ -55,7 +55,7 @@ function pageOfSummaries<R extends { name: string; path: string; first: Date; la
 }
 
 /** Refuses a unit the metric's values cannot be converted to, naming those they can. */
-function checkUnit(metric: string, stored: string | null, unit: string): void {
+export function checkUnit(metric: string, stored: string | null, unit: string): void {
   if (stored === null) {
     if (lookupUnit(unit) === null) throw new AppError('BAD_REQUEST', `unit: ${JSON.stringify(unit)} is not a unit this server knows`);
     return;
