@@ -6,8 +6,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -15,10 +13,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { createPostgresDatabase } from '../../src/storage/database.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { createPostgres, databaseKinds, silent } from '../helpers/databases.js';
+import { collectGarbage } from '../helpers/memory.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
