@@ -4,8 +4,10 @@
  * processed by a worker: an export of several GB takes minutes, so the answer
  * is always 202 with the ingestion's status URL (or 200 for a body this user
  * already sent). Its own limits: IMPORT_MAX_MB per upload and
- * IMPORT_MAX_MB_PER_USER_PER_DAY, not the phone's MAX_PAYLOAD_MB.
+ * IMPORT_MAX_MB_PER_USER_PER_DAY, not the phone's MAX_PAYLOAD_MB, and no
+ * REQUEST_TIMEOUT_SECONDS for the upload.
  */
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { discardRest, tooLarge, type BodyStream } from '../../ingest/body.js';
@@ -36,7 +38,7 @@ const importRoutes: FastifyPluginAsyncZod = async (app) => {
           'The body is the zip the Health app writes ("Export All Health Data"), or its export.xml alone, sent as it is (application/zip, application/xml or application/octet-stream). ' +
           'It is archived, then processed by a worker: the answer is 202 with the ingestion\'s status URL to poll; `format` is `apple_health`. ' +
           'Samples land on the same types, units and identities as the app\'s uploads, so importing again, or importing what the app also sent, stores nothing twice. ' +
-          'Limits: IMPORT_MAX_MB per upload, IMPORT_MAX_MB_PER_USER_PER_DAY per user.',
+          'Limits: IMPORT_MAX_MB per upload, IMPORT_MAX_MB_PER_USER_PER_DAY per user; the upload may take longer than REQUEST_TIMEOUT_SECONDS (a connection silent for twice that long is closed).',
         security: SECURITY,
         response: {
           200: ingestionSchema.describe('The same bytes were imported before by this user: the earlier ingestion, with duplicate_of'),
@@ -48,6 +50,7 @@ const importRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      withoutRequestTimeout(request.raw.socket);
       const principal = principalOf(request);
       const { ingest } = app.services;
       const { importMaxBytes, importMaxBytesPerUserPerDay } = app.config.ingest;
@@ -97,6 +100,18 @@ const importRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/**
+ * Frees this request (authenticated by now) from REQUEST_TIMEOUT_SECONDS, which Node
+ * applies per server: an export of several GB takes longer to upload than any other
+ * request may. Node checks that limit on the connections its server lists; this takes
+ * the connection off the list (the parser's own `remove`, not a documented API), and
+ * the parser lists it again when the next request on it begins. A client that stops
+ * sending is still cut off after 2 × REQUEST_TIMEOUT_SECONDS of silence (connectionTimeout).
+ */
+function withoutRequestTimeout(socket: Socket | null | undefined): void {
+  (socket as (Socket & { parser?: { remove?: () => void } | null }) | null | undefined)?.parser?.remove?.();
+}
 
 function importTooLarge(limitBytes: number): AppError {
   const error = tooLarge(limitBytes);
