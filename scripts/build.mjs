@@ -9,9 +9,11 @@
  * `npm install --omit=dev`. Each file is compiled on its own into the same place
  * under dist/ (not bundled): paths a module resolves from its own location, such
  * as ../../migrations, point at the same files from dist/ as from src/.
- * The dashboard (src/dashboard/, browser code) is bundled instead, into
- * dist/public/: one script and one stylesheet with content hashes in their names
- * (served with a year's cache), and index.html naming them.
+ * Entries started as threads are compiled with the rest: the parse thread
+ * (src/ingest/parse-worker.ts) runs as dist/ingest/parse-worker.js beside the
+ * module that starts it. The dashboard (src/dashboard/, browser code) is bundled
+ * instead, into dist/public/: one script and one stylesheet with content hashes
+ * in their names (served with a year's cache), and index.html naming them.
  */
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -16,6 +16,7 @@ import { openDatabase } from './storage/open.js';
 import { ensureUpcomingPartitions } from './storage/partitions.js';
 import { enablePostgis } from './storage/postgis.js';
 import { createRedis } from './storage/redis.js';
+import { startRollupBuild } from './storage/rollups.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -38,6 +39,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : null;
   let app: FastifyInstance | undefined;
   let metricsServer: MetricsServer | undefined;
+  let rollupBuild: ReturnType<typeof startRollupBuild> | undefined;
   const shutdown = () =>
     runShutdown(
       shutdownSteps({
@@ -46,7 +48,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
           await app?.close();
         },
         ...(config.mqtt.url ? { stopMqtt: async () => app?.services.mqtt?.stop() } : {}),
-        stopIntake: async () => app?.services.ingest.stop(),
+        stopIntake: async () => Promise.all([app?.services.ingest.stop(), rollupBuild?.stop()]),
         ...(redis ? { closeRedis: async () => redis.quit().catch(() => redis.disconnect()) } : {}),
         closeDatabase: () => db.close(),
         ...(lock ? { releaseLock: () => lock.release() } : {}),
@@ -72,6 +74,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     }
     await lock?.announce(url);
     app.services.ingest.start();
+    // After an upgrade: the users whose summary rollups are not built yet (their summaries read raw samples meanwhile).
+    rollupBuild = startRollupBuild(db, logger);
     app.services.mqtt?.start();
     return { app, db, url, location, metricsUrl: metricsServer?.url, shutdown };
   } catch (error) {

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateHaePayload, type Generated } from '../generate.js';
 import { memoryOf, watchMemory } from '../lib/proc.js';
 import { checkCompleted, startBenchServer, upload, type Target } from '../lib/server.js';
-import { median, round } from '../lib/stats.js';
+import { median, percentile, round } from '../lib/stats.js';
 
 export interface MemoryRun {
   startMb: number;
@@ -17,6 +17,9 @@ export interface MemoryRun {
   /** Seconds after the response until RSS was within 50 MB of the start (null: not within the settle time); `afterMb` is read then. */
   backWithin50MbAfterS: number | null;
   ingestMs: number;
+  /** /health asked every 20 ms while the upload was read, parsed and written: the 99th percentile and the slowest answer. */
+  healthP99Ms: number;
+  healthMaxMs: number;
 }
 
 export interface MemoryFigure {
@@ -26,7 +29,29 @@ export interface MemoryFigure {
   startMb: number;
   peakMb: number;
   afterMb: number;
+  healthP99Ms: number;
   runs: MemoryRun[];
+}
+
+/** Asks `url`/health every 20 ms until stopped; the answers' times in ms. */
+function watchHealth(url: string): { stop(): Promise<number[]> } {
+  const times: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const asked = performance.now();
+      await fetch(`${url}/health`).then((response) => response.arrayBuffer());
+      times.push(performance.now() - asked);
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return times;
+    },
+  };
 }
 
 /** A generated payload whose JSON is about `megabytes` MB (MiB, as MAX_PAYLOAD_MB counts). */
@@ -59,8 +84,10 @@ export async function measureMemory(
       await sleep(1000);
       const startMb = memoryOf(server.pid).rssMb;
       const watch = watchMemory(server.pid);
+      const health = watchHealth(server.url);
       const result = await upload(server.url, key, payload.body);
       const during = watch.stop();
+      const answers = await health.stop();
       checkCompleted(result, payload.generated.samples);
       const peakMb = Math.max(during.highestMb, memoryOf(server.pid).peakMb);
       // Afterwards: RSS once back within 50 MB of the start, or when the settle time is up.
@@ -72,9 +99,9 @@ export async function measureMemory(
         afterMb = memoryOf(server.pid).rssMb;
         if (afterMb - startMb <= 50) back = round((Date.now() - settled) / 1000, 1);
       }
-      const run = { startMb: round(startMb), peakMb: round(peakMb), afterMb: round(afterMb), backWithin50MbAfterS: back, ingestMs: round(result.ms) };
+      const run = { startMb: round(startMb), peakMb: round(peakMb), afterMb: round(afterMb), backWithin50MbAfterS: back, ingestMs: round(result.ms), healthP99Ms: round(percentile(answers, 99), 1), healthMaxMs: round(Math.max(...answers), 1) };
       runs.push(run);
-      options.log(`  start ${run.startMb} MB, peak ${run.peakMb} MB, after ${run.afterMb} MB (${back === null ? `not within 50 MB of the start ${options.settleSeconds} s later` : `within 50 MB after ${back} s`}), ingest ${run.ingestMs} ms`);
+      options.log(`  start ${run.startMb} MB, peak ${run.peakMb} MB, after ${run.afterMb} MB (${back === null ? `not within 50 MB of the start ${options.settleSeconds} s later` : `within 50 MB after ${back} s`}), ingest ${run.ingestMs} ms, /health p99 ${run.healthP99Ms} ms (slowest ${run.healthMaxMs} ms)`);
     } finally {
       await server.stop();
       await place.drop();
@@ -87,6 +114,7 @@ export async function measureMemory(
     startMb: round(median(runs.map((r) => r.startMb))),
     peakMb: round(median(runs.map((r) => r.peakMb))),
     afterMb: round(median(runs.map((r) => r.afterMb))),
+    healthP99Ms: round(median(runs.map((r) => r.healthP99Ms)), 1),
     runs,
   };
 }

@@ -448,7 +448,7 @@ export async function measureReads(target: Target, options: ReadsPlan & { databa
       loaded = await load(server, options);
       options.log(`  loaded ${loaded.samples.toLocaleString('en-US')} samples (${options.days} days) in ${loaded.uploads} uploads, ${loaded.seconds} s`);
       // What autovacuum would have done by the time anyone reads a year: statistics, the visibility map.
-      await reference.query('VACUUM (ANALYZE) heart_rate_samples, quantity_samples, workouts, workout_route_points, workout_series');
+      await reference.query('VACUUM (ANALYZE) heart_rate_samples, quantity_samples, quantity_rollups, heart_rate_rollups, workouts, workout_route_points, workout_series');
       reads = await timeReads(server, loaded, { ...options, reference });
     } finally {
       await server.stop();

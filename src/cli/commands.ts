@@ -19,6 +19,7 @@ import { UNCLAIMED_USER, usersRepository } from '../storage/repositories/users.j
 import { isUuid } from '../auth/key-material.js';
 import { emailAddress } from '../shared/email.js';
 import { migrate } from '../storage/migrate.js';
+import { rebuildRollups } from '../storage/rollups.js';
 import { CliError, refuseRemote, withBackend, type Local, type Remote } from './backend.js';
 import { importProgressLine, progressLine } from './progress.js';
 
@@ -421,6 +422,25 @@ export async function deleteBodyCommand(config: Config, id: string, out: Output)
     return outcome;
   });
   out(`deleted the archived body of ingestion ${id}; its samples stay`);
+}
+
+/**
+ * Rebuilds the summary rollups from the samples, one user (by email) or every user, one
+ * transaction each: after restoring samples by hand, or to check nothing drifted.
+ */
+export async function rebuildRollupsCommand(config: Config, email: string | undefined, out: Output): Promise<void> {
+  await withBackend(config, async (backend) => {
+    if (backend.mode === 'remote') refuseRemote(backend, 'rollups rebuild');
+    const users = usersRepository(backend.db);
+    const targets = email === undefined ? await users.list(1_000_000) : [await users.findByEmail(email)];
+    for (const user of targets) {
+      if (!user) throw new CliError(`no user ${email}`);
+      const started = performance.now();
+      await backend.db.transaction((tx) => rebuildRollups(tx, user.id));
+      out(`rebuilt the summary rollups of ${user.email} in ${Math.round(performance.now() - started)} ms`);
+    }
+    out(`rebuilt the summary rollups of ${targets.length} user(s)`);
+  });
 }
 
 /** Refuses what the API would refuse, before it costs a database round trip or a stack trace. */

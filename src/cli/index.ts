@@ -18,6 +18,7 @@ import {
   listUsersCommand,
   migrateCommand,
   movePepperOutCommand,
+  rebuildRollupsCommand,
   reprocessCommand,
   revokeKeyCommand,
 } from './commands.js';
@@ -50,6 +51,8 @@ Commands:
                                         erase a user's samples of one by_type name (step_count, heart_rate,
                                         sleep_analysis, workouts, ecg, ...) starting in [start, end)
   users erase --user <email|id>         erase a user: samples, archived uploads, rejections, keys
+  rollups rebuild [--user <email>]      rebuild the daily summary's rollups from the samples (every user by
+                                        default; a server builds those an upgrade left pending by itself)
   ingestions delete-body <id>           delete one archived upload's body; its samples stay
   config-reference [--markdown]         print .env.example (every variable, its default and meaning),
                                         or the table of docs/operations.md
@@ -104,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     return value;
   };
 
-  switch (`${command}${['users', 'keys', 'data', 'ingestions', 'pepper'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
+  switch (`${command}${['users', 'keys', 'data', 'ingestions', 'pepper', 'rollups'].includes(command) ? ` ${sub ?? ''}` : ''}`) {
     case 'migrate':
       await migrateCommand(config, out);
       return 0;
@@ -159,6 +162,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'ingestions delete-body':
       await deleteBodyCommand(config, need(rest[0], '<id>'), out);
+      return 0;
+    case 'rollups rebuild':
+      await rebuildRollupsCommand(config, values.user, out);
       return 0;
     case 'reprocess':
       await reprocessCommand(config, { id: values.ingestion, failed: values.failed, all: values.all, type: values.type }, out);

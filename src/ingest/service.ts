@@ -326,10 +326,7 @@ export function createIngestService(deps: {
      */
     async receive(userId: string, stream: BodyStream, encoding: 'gzip' | null, limitBytes: number): Promise<ArchivedBody> {
       const id = randomUUID();
-      const sink = async (seq: number, data: Buffer) => {
-        await archives.writeChunk(userId, id, seq, data);
-        logger.debug({ upload: id, seq, bytes: data.length }, 'archive chunk written');
-      };
+      const sink = (seq: number, data: Buffer) => archives.writeChunk(userId, id, seq, data);
       try {
         return { id, ...(await readBody(stream, encoding, limitBytes, sink)) };
       } catch (error) {

@@ -11,7 +11,8 @@
  *   The audit log keeps that it happened, under the user's id, never the email.
  *
  * DELETE on a partitioned parent reaches every monthly partition its range
- * condition does not prune, on PostgreSQL and PGlite alike.
+ * condition does not prune, on PostgreSQL and PGlite alike. The summary's rollups
+ * of erased samples are recomputed in the same transaction (src/storage/rollups.ts).
  */
 import type { KeyService } from '../auth/key-service.js';
 import { EVENT_TYPES, type HealthRecord } from '../ingest/records.js';
@@ -19,6 +20,7 @@ import { canonicalMetricName } from '../ingest/metric-names.js';
 import type { Database, Queryable } from './database.js';
 import { archiveRepository } from './repositories/archive.js';
 import { auditRepository } from './repositories/audit.js';
+import { recomputeRollups } from './rollups.js';
 import { TABLES, type TableSpec } from './samples/tables.js';
 
 /** Who asked, for the audit log: a key over HTTP, or the CLI (no key). */
@@ -71,8 +73,10 @@ async function deleteSamples(tx: Queryable, userId: string, type: string, start:
       deleted += result.rows[0]!.n;
     } else if (typeColumn) {
       deleted += await count(tx, `DELETE FROM ${table} WHERE ${range} AND ${typeColumn} = $4`, [userId, start, end, stored.name]);
+      await recomputeRollups(tx, userId, table, stored.name, start, end);
     } else {
       deleted += await count(tx, `DELETE FROM ${table} WHERE ${range}`, [userId, start, end]);
+      await recomputeRollups(tx, userId, table, null, start, end);
     }
   }
   return deleted;
@@ -81,7 +85,7 @@ async function deleteSamples(tx: Queryable, userId: string, type: string, start:
 /** Every table holding a user's rows, children before parents (rejections before archives, keys before the user). */
 const USER_TABLES = {
   samples: [...new Set((Object.values(TABLES) as TableSpec[]).map((spec) => spec.table)), 'workouts'],
-  parts: [...WORKOUT_PARTS, 'erasures', 'raw_ingestion_chunks'],
+  parts: [...WORKOUT_PARTS, 'erasures', 'raw_ingestion_chunks', 'quantity_rollups', 'heart_rate_rollups', 'rollups_pending'],
 } as const;
 
 export function createErasureService(deps: { db: Database; keys: Pick<KeyService, 'forget'> }) {

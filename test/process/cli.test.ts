@@ -100,6 +100,20 @@ describe('the CLI', () => {
     expect(second.stdout).toMatch(/received 18, inserted 0, updated 0, unchanged 15, rejected 3/);
   });
 
+  it('rebuilds the summary rollups from the samples: rows changed and lost behind its back are put right', async () => {
+    const snapshot = () => query<{ row: string }>('SELECT r::text AS row FROM quantity_rollups r ORDER BY r::text');
+    const before = await snapshot();
+    expect(before.length).toBeGreaterThan(0);
+    await query('UPDATE quantity_rollups SET kept_total = kept_total + 1');
+    await query("DELETE FROM quantity_rollups WHERE metric = 'step_count'");
+    expect(await snapshot()).not.toEqual(before);
+    const rebuilt = await runCli(['rollups', 'rebuild', '--user', 'owner@example.com'], env);
+    expect(rebuilt.stderr).toBe('');
+    expect(rebuilt.stdout).toMatch(/rebuilt the summary rollups of 1 user\(s\)/);
+    expect(await snapshot()).toEqual(before);
+    expect((await runCli(['rollups', 'rebuild', '--user', 'nobody@example.com'], env)).stderr).toMatch(/no user nobody@example.com/);
+  });
+
   it('erases from the command line: a type in a range that reprocess --all does not bring back, one archived body, then the user', async () => {
     const deleted = await runCli(
       ['data', 'delete', '--user', 'owner@example.com', '--type', 'sleep_analysis', '--start', '2000-01-01T00:00:00Z', '--end', '2100-01-01T00:00:00Z'],

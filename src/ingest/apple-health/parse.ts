@@ -19,6 +19,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../../shared/errors.js';
 import type { BodySource } from '../body.js';
+import type { ParsedBatch } from '../parse-thread.js';
 import type { ParseContext, ParsedItem, WorkoutRecord } from '../records.js';
 import { parseEcgCsv } from './ecg.js';
 import { BLOOD_PRESSURE } from './types.js';
@@ -28,7 +29,7 @@ import { NotHealthData, readElements, rootElement, type XmlElement } from './xml
 import { isZip, openZip, type ZipEntry } from './zip.js';
 
 /** How far the import has read, in bytes of the body. */
-export interface ReadPosition {
+interface ReadPosition {
   bytesDone: number;
 }
 
@@ -38,7 +39,40 @@ const NOT_IMPORTED = 'files';
 /** Clinical records (export_cda.xml, ClinicalRecord elements): counted under one type, not imported. */
 const CLINICAL = 'clinical_records';
 
-export async function* parseAppleHealth(body: BodySource, head: Buffer, ctx: ParseContext, position: ReadPosition): AsyncGenerator<ParsedItem> {
+/** Samples per batch handed to processBody. */
+const BATCH_ITEMS = 1000;
+
+/**
+ * An export in the shape processBody reads an upload in (see parseOffThread): the
+ * format first, then the samples a batch at a time with how far into the body they
+ * are. Read on the calling thread, as it streams: the XML needs no whole-body check.
+ */
+export async function* appleHealthBatches(body: BodySource, ctx: ParseContext): AsyncGenerator<'apple_health' | ParsedBatch> {
+  yield 'apple_health';
+  const position: ReadPosition = { bytesDone: 0 };
+  let items: ParsedItem[] = [];
+  for await (const item of parseAppleHealth(body, await firstBytes(body), ctx, position)) {
+    items.push(item);
+    if (items.length < BATCH_ITEMS) continue;
+    yield { items, bytesDone: position.bytesDone };
+    items = [];
+  }
+  if (items.length > 0) yield { items, bytesDone: position.bytesDone };
+}
+
+/** Enough of the body's start to tell a zip from XML. */
+async function firstBytes(body: BodySource): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body.open()) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= 64) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+async function* parseAppleHealth(body: BodySource, head: Buffer, ctx: ParseContext, position: ReadPosition): AsyncGenerator<ParsedItem> {
   const reader = new ExportReader(ctx, position);
   if (isZip(head)) {
     yield* reader.zip(body);

@@ -43,30 +43,30 @@ const HEART_RATE_NOTIFICATIONS: EventArray = {
   qualifier: (entry) => text(entry.heartNotification) || text(entry.threshold),
 };
 
-export function parseHaeStateOfMind(entries: unknown, ctx: ParseContext): Generator<ParsedItem> {
-  return parseEvents(entries, STATE_OF_MIND, ctx);
+export function parseHaeStateOfMind(entries: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
+  return parseEvents(entries, STATE_OF_MIND, ctx, first);
 }
 
-export function parseHaeSymptoms(entries: unknown, ctx: ParseContext): Generator<ParsedItem> {
-  return parseEvents(entries, SYMPTOMS, ctx);
+export function parseHaeSymptoms(entries: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
+  return parseEvents(entries, SYMPTOMS, ctx, first);
 }
 
 /** A medication's `end` is optional: it then equals its start. */
-export function parseHaeMedications(entries: unknown, ctx: ParseContext): Generator<ParsedItem> {
-  return parseEvents(entries, MEDICATIONS, ctx);
+export function parseHaeMedications(entries: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
+  return parseEvents(entries, MEDICATIONS, ctx, first);
 }
 
-export function parseHaeCycleTracking(entries: unknown, ctx: ParseContext): Generator<ParsedItem> {
-  return parseEvents(entries, CYCLE_TRACKING, ctx);
+export function parseHaeCycleTracking(entries: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
+  return parseEvents(entries, CYCLE_TRACKING, ctx, first);
 }
 
 /** Dates may be numbers (seconds since 2001-01-01Z); `source` may be an object with a `name`. */
-export function parseHaeHeartRateNotifications(entries: unknown, ctx: ParseContext): Generator<ParsedItem> {
-  return parseEvents(entries, HEART_RATE_NOTIFICATIONS, ctx);
+export function parseHaeHeartRateNotifications(entries: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
+  return parseEvents(entries, HEART_RATE_NOTIFICATIONS, ctx, first);
 }
 
-function* parseEvents(entries: unknown, array: EventArray, ctx: ParseContext): Generator<ParsedItem> {
-  for (const item of eachEntry(entries, array.key, array.type)) {
+function* parseEvents(entries: unknown, array: EventArray, ctx: ParseContext, first: number): Generator<ParsedItem> {
+  for (const item of eachEntry(entries, array.key, array.type, first)) {
     if ('rejected' in item) {
       yield item.rejected;
       continue;
@@ -97,8 +97,8 @@ function* parseEvents(entries: unknown, array: EventArray, ctx: ParseContext): G
  * are kept as sent (their epoch is undocumented, so they are not checked
  * against start and end). Identity is start, end and source.
  */
-export function* parseHaeEcg(entries: unknown, ctx: ParseContext): Generator<ParsedItem> {
-  for (const item of eachEntry(entries, 'ecg', 'ecg')) {
+export function* parseHaeEcg(entries: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
+  for (const item of eachEntry(entries, 'ecg', 'ecg', first)) {
     if ('rejected' in item) {
       yield item.rejected;
       continue;
@@ -185,15 +185,18 @@ function readTimes(entry: Record<string, unknown>, ctx: ParseContext): Read<{ st
 
 type Entry = { index: number; entry: Record<string, unknown> } | { rejected: ParsedItem };
 
-/** Each entry of `data[key]` that is an object, or a rejection naming it; a non-array is one rejection. */
-function* eachEntry(entries: unknown, key: string, type: string): Generator<Entry> {
+/**
+ * Each entry of `data[key]` that is an object, or a rejection naming it; a non-array is one rejection.
+ * `first`: the index of `entries[0]` in the upload, when this is a slice of it.
+ */
+function* eachEntry(entries: unknown, key: string, type: string, first: number): Generator<Entry> {
   if (entries === undefined || entries === null) return;
   if (!Array.isArray(entries)) {
     yield { rejected: reject(type, `data.${key} must be an array, got ${describe(entries)}`, 'format', entries) };
     return;
   }
-  for (let index = 0; index < entries.length; index++) {
-    const entry: unknown = entries[index];
+  for (let index = first; index < first + entries.length; index++) {
+    const entry: unknown = entries[index - first];
     if (isObject(entry)) yield { index, entry };
     else yield { rejected: reject(type, `${key}[${index}] must be an object, got ${describe(entry)}`, 'format', entry) };
   }

@@ -53,7 +53,8 @@ interface MetricEntry {
 
 type PointParser = (point: Record<string, unknown>, entry: MetricEntry, ctx: ParseContext) => Read<HealthRecord>;
 
-export function* parseHaeMetrics(metrics: unknown, ctx: ParseContext): Generator<ParsedItem> {
+/** `first`: the index of `metrics[0]` in the upload, when this is a slice of it. */
+export function* parseHaeMetrics(metrics: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
   if (metrics === undefined || metrics === null) return;
   if (!Array.isArray(metrics)) {
     yield rejection('unknown', `metrics must be an array, got ${describe(metrics)}`, 'format', metrics);
@@ -62,27 +63,42 @@ export function* parseHaeMetrics(metrics: unknown, ctx: ParseContext): Generator
   for (let e = 0; e < metrics.length; e++) {
     const raw: unknown = metrics[e];
     if (!isObject(raw)) {
-      yield rejection('unknown', `metrics[${e}] must be an object, got ${describe(raw)}`, 'format', raw);
+      yield rejection('unknown', `metrics[${first + e}] must be an object, got ${describe(raw)}`, 'format', raw);
       continue;
     }
-    const name = typeof raw.name === 'string' && raw.name !== '' ? raw.name : null;
-    const type = name === null ? 'unknown' : canonicalMetricName(name);
     const data = raw.data;
     if (data === undefined || data === null) continue;
     if (!Array.isArray(data)) {
-      yield rejection(type, `${name ?? `metrics[${e}]`}: data must be an array, got ${describe(data)}`, 'format', raw);
+      const name = typeof raw.name === 'string' && raw.name !== '' ? raw.name : null;
+      yield rejection(name === null ? 'unknown' : canonicalMetricName(name), `${name ?? `metrics[${first + e}]`}: data must be an array, got ${describe(data)}`, 'format', raw);
       continue;
     }
-    if (name === null) {
-      for (let i = 0; i < data.length; i++) {
-        yield rejection(type, `metrics[${e}][${i}]: the metric has no name`, 'missing_field', data[i]);
-      }
-      continue;
+    yield* parseHaeMetricPoints(raw, first + e, data, 0, ctx);
+  }
+}
+
+/**
+ * Points of one metric entry: `metric` is the entry (its `data` is not read: a
+ * large entry's points come a slice at a time), `index` its place in `metrics`,
+ * `points` the points from `first` on.
+ */
+export function* parseHaeMetricPoints(
+  metric: Record<string, unknown>,
+  index: number,
+  points: unknown[],
+  first: number,
+  ctx: ParseContext,
+): Generator<ParsedItem> {
+  const name = typeof metric.name === 'string' && metric.name !== '' ? metric.name : null;
+  if (name === null) {
+    for (let i = 0; i < points.length; i++) {
+      yield rejection('unknown', `metrics[${index}][${first + i}]: the metric has no name`, 'missing_field', points[i]);
     }
-    const entry = metricEntry(name, type, typeof raw.units === 'string' ? raw.units : '');
-    for (let i = 0; i < data.length; i++) {
-      yield parsePoint(data[i], i, entry, ctx);
-    }
+    return;
+  }
+  const entry = metricEntry(name, canonicalMetricName(name), typeof metric.units === 'string' ? metric.units : '');
+  for (let i = 0; i < points.length; i++) {
+    yield parsePoint(points[i], first + i, entry, ctx);
   }
 }
 

@@ -16,10 +16,11 @@ import {
 import { parseHaeMetrics } from './metrics.js';
 import { parseHaeWorkouts } from './workouts.js';
 
-type ArrayParser = (entries: unknown, ctx: ParseContext) => Iterable<ParsedItem>;
+/** `first`: the index of `entries[0]` in the upload, when `entries` is a slice of the array. */
+export type ArrayParser = (entries: unknown, ctx: ParseContext, first?: number) => Iterable<ParsedItem>;
 
 /** The arrays under `data`, in the order they are parsed. */
-const ARRAYS: ReadonlyMap<string, ArrayParser> = new Map<string, ArrayParser>([
+export const HAE_ARRAYS: ReadonlyMap<string, ArrayParser> = new Map<string, ArrayParser>([
   ['metrics', parseHaeMetrics],
   ['workouts', parseHaeWorkouts],
   ['stateOfMind', parseHaeStateOfMind],
@@ -48,22 +49,26 @@ export function* parseHae(body: unknown, ctx: ParseContext): Generator<ParsedIte
     throw new TypeError('not a Health Auto Export payload: expected an object with a "data" object');
   }
   const data = body.data;
-  for (const [key, parse] of ARRAYS) {
+  for (const [key, parse] of HAE_ARRAYS) {
     if (data[key] !== undefined && data[key] !== null) yield* parse(data[key], ctx);
   }
   for (const key of Object.keys(data)) {
     const entries = data[key];
-    if (ARRAYS.has(key) || !Array.isArray(entries)) continue;
-    for (let i = 0; i < entries.length; i++) {
-      yield {
-        ok: false,
-        rejection: {
-          type: key,
-          reason: `${key}[${i}]: data.${key} is not an array this server knows how to store`,
-          category: 'format',
-          sample: entries[i],
-        },
-      };
-    }
+    if (!HAE_ARRAYS.has(key) && Array.isArray(entries)) yield* rejectUnknownArray(key, entries);
+  }
+}
+
+/** The entries of `data[key]`, an array no parser knows, from index `first`. */
+export function* rejectUnknownArray(key: string, entries: unknown[], first = 0): Generator<ParsedItem> {
+  for (let i = 0; i < entries.length; i++) {
+    yield {
+      ok: false,
+      rejection: {
+        type: key,
+        reason: `${key}[${first + i}]: data.${key} is not an array this server knows how to store`,
+        category: 'format',
+        sample: entries[i],
+      },
+    };
   }
 }

@@ -65,7 +65,8 @@ const SERIES_CANONICAL_UNIT: Readonly<Record<string, string>> = {
   swimDistance: 'm',
 };
 
-export function* parseHaeWorkouts(workouts: unknown, ctx: ParseContext): Generator<ParsedItem> {
+/** `first`: the index of `workouts[0]` in the upload, when this is a slice of it. */
+export function* parseHaeWorkouts(workouts: unknown, ctx: ParseContext, first = 0): Generator<ParsedItem> {
   if (workouts === undefined || workouts === null) return;
   if (!Array.isArray(workouts)) {
     yield reject(`data.workouts must be an array, got ${typeof workouts}`, 'format', workouts);
@@ -76,7 +77,7 @@ export function* parseHaeWorkouts(workouts: unknown, ctx: ParseContext): Generat
     const parsed = parseWorkout(workout, ctx);
     if (isProblem(parsed)) {
       const name = isObject(workout) && typeof workout.name === 'string' ? ` (${workout.name})` : '';
-      yield reject(`workouts[${i}]${name}: ${parsed.reason}`, parsed.category, workout);
+      yield reject(`workouts[${first + i}]${name}: ${parsed.reason}`, parsed.category, workout);
     } else {
       yield { ok: true, record: parsed };
     }

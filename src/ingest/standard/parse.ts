@@ -54,18 +54,23 @@ export function* parseStandard(body: unknown, ctx: ParseContext): Generator<Pars
   if (!isObject(body) || !Array.isArray(body.samples)) {
     throw new TypeError('not a standard-format payload: expected an object with a "samples" array');
   }
-  const samples: unknown[] = body.samples;
+  yield* parseStandardSamples(body.samples, ctx);
+}
+
+/** `first`: the index of `samples[0]` in the upload, when this is a slice of it. */
+export function* parseStandardSamples(samples: unknown[], ctx: ParseContext, first = 0): Generator<ParsedItem> {
   for (let i = 0; i < samples.length; i++) {
     const sent = samples[i];
+    const at = first + i;
     const parsed = StandardSampleSchema.safeParse(sent);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
-      yield reject(sentType(sent), `samples[${i}]${formatPath(issue.path)}: ${formatMessage(issue)}${more}`, issueCategory(issue, sent), sent);
+      yield reject(sentType(sent), `samples[${at}]${formatPath(issue.path)}: ${formatMessage(issue)}${more}`, issueCategory(issue, sent), sent);
       continue;
     }
     const record = toRecord(parsed.data, sent, ctx);
-    if (isProblem(record)) yield reject(recordType(parsed.data), `samples[${i}]: ${record.reason}`, record.category, sent);
+    if (isProblem(record)) yield reject(recordType(parsed.data), `samples[${at}]: ${record.reason}`, record.category, sent);
     else yield { ok: true, record };
   }
 }

@@ -16,6 +16,7 @@ import type { HealthRecord, Rejection, WorkoutRecord } from '../../ingest/record
 import type { Metrics } from '../../monitoring/metrics.js';
 import { isTransientError, type Database } from '../database.js';
 import { ensurePartitions } from '../partitions.js';
+import { maintainRollups } from '../rollups.js';
 import { TABLES, type ChunkedKind, type Row, type TableSpec } from './tables.js';
 import { isDataError, isRace, writeChunk, type Owner, type TypeCounts } from './upsert.js';
 import { writeWorkout } from './workouts.js';
@@ -92,7 +93,10 @@ export function createSampleWriter(options: {
           const done: { chunk: Chunk; counts: Map<string, TypeCounts>; seconds: number }[] = [];
           for (const chunk of chunks) {
             const started = performance.now();
-            const counts = await writeChunk(tx, chunk.spec, owner, chunk.entries.map((entry) => entry.row));
+            const rows = chunk.entries.map((entry) => entry.row);
+            const counts = await writeChunk(tx, chunk.spec, owner, rows);
+            // The summary's rollups change with the samples, in the same transaction: never stale.
+            await maintainRollups(tx, chunk.spec, owner, rows);
             done.push({ chunk, counts, seconds: (performance.now() - started) / 1000 });
           }
           return done;
