@@ -6,6 +6,7 @@
 import type { Machine } from './lib/machine.js';
 import type { ProfileSummary } from './lib/profile.js';
 import { round } from './lib/stats.js';
+import type { AppleHealthFigure } from './scenarios/apple-health.js';
 import type { ExplainFigure } from './scenarios/explain.js';
 import type { IngestFigure } from './scenarios/ingest.js';
 import type { MemoryFigure } from './scenarios/memory.js';
@@ -40,6 +41,7 @@ export interface Results {
   profile?: ProfileFigure;
   explain?: ExplainFigure;
   reads?: ReadsFigure;
+  appleHealth?: AppleHealthFigure;
   targets?: TargetCheck[];
 }
 
@@ -72,6 +74,18 @@ export function checkTargets(results: Results): TargetCheck[] {
         }
       : { figure: 'ingest 500,000 samples (PostgreSQL)', target: '≥ 100,000 samples/s', measured: 'not run', met: null },
   );
+  const apple = results.appleHealth;
+  if (apple) {
+    const what = `Apple Health import, ${n(apple.exportMb)} MB export.xml (PostgreSQL)`;
+    checks.push({
+      figure: what,
+      target: '≥ 100,000 records/s',
+      measured: `${n(apple.recordsPerSecond)} records/s`,
+      met: apple.recordsPerSecond >= 100_000,
+      ...(apple.recordsPerSecond < 100_000 ? { gap: `needs ${times(100_000, apple.recordsPerSecond)} the throughput` } : {}),
+    });
+    checks.push({ figure: what, target: 'RSS growth < 300 MB', measured: `+${n(apple.rssGrowthMb)} MB`, met: apple.rssGrowthMb < 300 });
+  }
   const memory = results.memory.postgres;
   if (memory) {
     checks.push({

@@ -18,6 +18,7 @@ import { describeMachine, load } from './lib/machine.js';
 import { createBenchDatabase, createDataDir, logFile, logsFolder, removeLogs, SERVICES } from './lib/services.js';
 import { startBenchServer, type Target } from './lib/server.js';
 import { renderMarkdown, checkTargets, printSummary, type Results } from './report.js';
+import { measureAppleHealthImport } from './scenarios/apple-health.js';
 import { explainChunk } from './scenarios/explain.js';
 import { measureIngest } from './scenarios/ingest.js';
 import { measureMemory, payloadOfSize } from './scenarios/memory.js';
@@ -27,7 +28,7 @@ import { measureReads } from './scenarios/reads.js';
 import { measureRedisHang } from './scenarios/redis-hang.js';
 import { measureSmallUploads } from './scenarios/small-uploads.js';
 
-const SCENARIOS = ['overheads', 'redis-hang', 'small-uploads', 'ingest', 'memory', 'profile', 'reads', 'embedded'] as const;
+const SCENARIOS = ['overheads', 'redis-hang', 'small-uploads', 'ingest', 'memory', 'profile', 'reads', 'apple-health', 'embedded'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const FULL = {
@@ -39,6 +40,7 @@ const FULL = {
   redisHang: { keys: 200 },
   profileSamples: 500_000 as number | null,
   reads: { days: 365, uploadDays: 73, reps: 20, exportReps: 3, referenceReps: 5, profileExport: true },
+  appleHealth: { megabytes: 1024 },
 };
 const QUICK: typeof FULL = {
   ingest: { sizes: [10_000], reps: 1 },
@@ -49,6 +51,7 @@ const QUICK: typeof FULL = {
   redisHang: { keys: 10 },
   profileSamples: null,
   reads: { days: 7, uploadDays: 7, reps: 3, exportReps: 1, referenceReps: 1, profileExport: false },
+  appleHealth: { megabytes: 5 },
 };
 
 const args = process.argv.slice(2);
@@ -137,6 +140,16 @@ async function main(): Promise<Results> {
   }
   if (wanted('profile') && plan.profileSamples) {
     results.profile = await track('CPU profile of one upload', () => profileIngest(postgres, plan.profileSamples!));
+  }
+  if (wanted('apple-health')) {
+    // Its own database: an export of a few years must not weigh on the read figures.
+    const own = await createBenchDatabase();
+    cleanups.push(['drop the Apple Health database', () => own.drop()]);
+    results.appleHealth = await track(`Apple Health import, ${plan.appleHealth.megabytes} MB export.xml, PostgreSQL`, () =>
+      measureAppleHealthImport(own.url, { ...plan.appleHealth, log }),
+    );
+    const a = results.appleHealth;
+    log(`  ${a.samples} records in ${a.seconds} s: ${a.recordsPerSecond} records/s; RSS ${a.rssStartMb} → ${a.rssPeakMb} MB (+${a.rssGrowthMb} MB)`);
   }
   // Last on this database: loading a year would leave autovacuum work behind for the figures above. PostgreSQL only.
   if (wanted('reads')) {

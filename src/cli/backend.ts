@@ -37,7 +37,7 @@ export interface CallOptions {
 export interface Remote {
   mode: 'remote';
   owner: LockOwner;
-  /** Calls the running server's API with the admin key; throws a CliError with the server's message on 4xx/5xx. */
+  /** Calls the running server's API with the admin key (`body`: JSON, a Buffer, or a stream of Buffers); throws a CliError with the server's message on 4xx/5xx. */
   call<T>(method: string, path: string, body?: unknown, options?: CallOptions): Promise<T>;
 }
 
@@ -83,8 +83,9 @@ function remote(config: Config, locked: DataDirLockedError): Remote {
       if (!owner.url) throw refuse('it has not started listening yet');
       if (!config.auth.adminApiKey) throw refuse('ADMIN_API_KEY is not set');
       const key = options.key ?? config.auth.adminApiKey;
+      const streamed = isStream(body);
       const raw = Buffer.isBuffer(body);
-      const payload = body === undefined ? undefined : raw ? body : Buffer.from(JSON.stringify(body));
+      const payload = body === undefined || streamed ? undefined : raw ? body : Buffer.from(JSON.stringify(body));
       let response: Response;
       try {
         response = await fetch(new URL(path, owner.url), {
@@ -94,7 +95,11 @@ function remote(config: Config, locked: DataDirLockedError): Remote {
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
             ...options.headers,
           },
-          ...(payload && options.onSent ? { body: counted(payload, options.onSent), duplex: 'half' } : { body: payload }),
+          ...(streamed
+            ? { body: sent(body, options.onSent), duplex: 'half' }
+            : payload && options.onSent
+              ? { body: counted(payload, options.onSent), duplex: 'half' }
+              : { body: payload }),
         } as RequestInit);
       } catch (error) {
         const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
@@ -130,6 +135,20 @@ function counted(body: Buffer, onSent: (bytes: number) => void): ReadableStream<
       onSent(offset);
     },
   });
+}
+
+function isStream(body: unknown): body is AsyncIterable<Buffer> {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && Symbol.asyncIterator in body;
+}
+
+/** A streamed body (a file too large to hold: an Apple Health export), reporting the bytes handed over. */
+async function* sent(body: AsyncIterable<Buffer>, onSent: (bytes: number) => void = () => undefined): AsyncGenerator<Buffer> {
+  let bytes = 0;
+  for await (const chunk of body) {
+    yield chunk;
+    bytes += chunk.length;
+    onSent(bytes);
+  }
 }
 
 /** For commands that cannot go through the API. */

@@ -2,6 +2,7 @@
  * The CLI's commands. Each works locally on the database or through a running
  * server's API (see backend.ts); both paths reuse the same services and routes.
  */
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,7 @@ import { keyView } from '../http/schemas/keys.js';
 import { userView } from '../http/schemas/users.js';
 import { SETTINGS } from '../config/schema.js';
 import { deleteStoredPepper, embeddedPepperFile, storedPepper, writePepperFile } from '../auth/pepper.js';
+import type { Progress } from '../ingest/process.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';
 import { UNCLAIMED_USER, usersRepository } from '../storage/repositories/users.js';
@@ -19,7 +21,7 @@ import { emailAddress } from '../shared/email.js';
 import { migrate } from '../storage/migrate.js';
 import { rebuildRollups } from '../storage/rollups.js';
 import { CliError, refuseRemote, withBackend, type Local, type Remote } from './backend.js';
-import { progressLine } from './progress.js';
+import { importProgressLine, progressLine } from './progress.js';
 
 export type Output = (line: string) => void;
 
@@ -238,13 +240,66 @@ export async function importCommand(config: Config, files: string[], owner: Impo
   return { results, failed };
 }
 
+/**
+ * Imports Apple Health's own export (export.zip or export.xml) for one user, with a
+ * progress bar (bytes read of the total, records per second, time left), and ends
+ * with the counts per type. Run again after an interruption, it finds the same
+ * identities and stores nothing twice.
+ */
+export async function importAppleHealthCommand(config: Config, file: string, owner: ImportOwner, out: Output): Promise<IngestionView> {
+  const size = await inputSize(file);
+  const progress = importProgressLine(size);
+  const result = await withBackend(config, async (backend) => {
+    const user = (await allUsers(backend)).find((u) => u.email.toLowerCase() === owner.email.toLowerCase());
+    if (!user) throw new CliError(`no user ${owner.email}; create it with: users create --email ${owner.email}`);
+    if (backend.mode === 'remote') {
+      // The route imports for the key's own user: a short-lived key of that user's.
+      const key = await backend.call<{ id: string; key: string }>('POST', '/api/v1/auth/keys', { email: user.email, name: 'cli import-apple-health', scopes: ['ingest', 'read'] });
+      try {
+        const accepted = await backend.call<IngestionView>('POST', '/api/v1/import/apple-health', openInput(file), {
+          key: key.key,
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), 'user-agent': 'health-export-cli' },
+          onSent: (sent) => progress.update(sent, 0),
+        });
+        return await untilFinished(backend, accepted, (reached) => reached && progress.update(reached.bytes_done, reached.samples_done), key.key);
+      } finally {
+        await backend.call('DELETE', `/api/v1/auth/keys/${key.id}`);
+      }
+    }
+    // Archived as it is read: an export of several GB is never held in memory.
+    const body = await backend.ingest.receive(user.id, counted(openInput(file), (read) => progress.update(read, 0)), null, Infinity);
+    const options = { budgetMs: Infinity, onProgress: ({ bytesDone, samplesDone }: Progress) => progress.update(bytesDone, samplesDone) };
+    const { ingestion, duplicateOf } = await backend.ingest.ingest(
+      { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {}, format: 'apple_health' },
+      body,
+      options,
+    );
+    if (duplicateOf && (ingestion.status === 'queued' || ingestion.status === 'processing')) {
+      // An earlier run of this import stopped before the end (Ctrl-C, a crash): finish it.
+      // What it stored is found unchanged; the rest is written.
+      const resumed = await backend.ingest.reprocess(ingestion.user_id, ingestion.id, options);
+      if (!resumed) {
+        throw new CliError(`this file's import (ingestion ${ingestion.id}) is being processed by another process; run this again once it stops reporting (INGEST_LEASE_SECONDS)`);
+      }
+      return ingestionView(resumed);
+    }
+    return ingestionView(ingestion, duplicateOf);
+  });
+  progress.clear();
+  out(`${path.basename(file)}: ${describeOutcome(result)}`);
+  for (const [type, counts] of Object.entries(result.by_type ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    out(`  ${type.padEnd(40)} received ${counts.received}, inserted ${counts.inserted}, updated ${counts.updated}, unchanged ${counts.unchanged}, rejected ${counts.rejected}`);
+  }
+  return result;
+}
+
 /** Polls a 202's status until a worker has finished it: the CLI prints outcomes, not "processing". */
-async function untilFinished(backend: Remote, accepted: IngestionView, waiting: (progress: IngestionView['progress']) => void): Promise<IngestionView> {
+async function untilFinished(backend: Remote, accepted: IngestionView, waiting: (progress: IngestionView['progress']) => void, key?: string): Promise<IngestionView> {
   let current = accepted;
   while (current.status === 'queued' || current.status === 'processing') {
     waiting(current.progress);
     await sleep(1000);
-    current = await backend.call<IngestionView>('GET', current.status_url);
+    current = await backend.call<IngestionView>('GET', current.status_url, undefined, key === undefined ? {} : { key });
   }
   return current;
 }
@@ -407,6 +462,27 @@ async function inputSize(file: string): Promise<number> {
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw fileError(file, error);
+  }
+}
+
+/** The file as a stream; a read error says which file and why, like readInput's. */
+function openInput(file: string): AsyncIterable<Buffer> {
+  return (async function* () {
+    try {
+      yield* createReadStream(file) as AsyncIterable<Buffer>;
+    } catch (error) {
+      throw fileError(file, error);
+    }
+  })();
+}
+
+/** Passes the chunks on, telling `onRead` how many bytes went by so far. */
+async function* counted(chunks: AsyncIterable<Buffer>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+  let read = 0;
+  for await (const chunk of chunks) {
+    read += chunk.length;
+    onRead(read);
+    yield chunk;
   }
 }
 

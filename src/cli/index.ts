@@ -12,6 +12,7 @@ import {
   deleteDataCommand,
   envExample,
   eraseUserCommand,
+  importAppleHealthCommand,
   importCommand,
   listKeysCommand,
   listUsersCommand,
@@ -39,6 +40,9 @@ Commands:
   import [--user <email>] <file...>     import Health Auto Export or standard-format files
                                         for that user (default: ADMIN_EMAIL); exit status 2
                                         if a file failed
+  import-apple-health [--user <email>] <export.zip|export.xml>
+                                        backfill from the Health app's "Export All Health Data"
+                                        (as import); a progress bar, then the counts per type
   reprocess (--ingestion <id> | --failed | --type <by_type name> | --all)
                                         run archived uploads again through today's parser and thresholds
                                         (--type sleep_analysis: those that carried sleep data;
@@ -136,6 +140,11 @@ async function main(argv: string[]): Promise<number> {
     case 'keys revoke':
       await revokeKeyCommand(config, need(rest[0], '<id>'), out);
       return 0;
+    case 'import-apple-health': {
+      const owner = { email: values.user ?? config.auth.adminEmail, given: values.user !== undefined };
+      const result = await importAppleHealthCommand(config, need(sub, '<export.zip | export.xml>'), owner, out);
+      return result.status === 'failed' ? 2 : 0;
+    }
     case 'import': {
       const owner = { email: values.user ?? config.auth.adminEmail, given: values.user !== undefined };
       const results = await importCommand(config, positionals.slice(1), owner, out);

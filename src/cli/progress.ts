@@ -39,3 +39,37 @@ export function progressLine(total: { uploads: number; bytes: number }, stream: 
     },
   };
 }
+
+/** One long import's line: bytes read of the total, records so far and per second, the time left. */
+export interface ImportProgress {
+  update(bytesDone: number, records: number): void;
+  clear(): void;
+}
+
+export function importProgressLine(totalBytes: number, stream: NodeJS.WriteStream = process.stdout, now = () => Date.now()): ImportProgress {
+  if (!stream.isTTY) return { update() {}, clear() {} };
+  const started = now();
+  let shown = false;
+  let lastDraw = 0;
+  return {
+    update(bytesDone, records) {
+      const at = now();
+      if (at - lastDraw < 200) return;
+      lastDraw = at;
+      const seconds = (at - started) / 1000;
+      const share = totalBytes > 0 ? Math.min(1, bytesDone / totalBytes) : 0;
+      const width = 24;
+      const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
+      const rate = seconds > 0.5 ? Math.round(records / seconds) : 0;
+      const left = share > 0.01 && seconds > 1 ? Math.ceil((seconds / share) * (1 - share)) : undefined;
+      stream.write(
+        `\r[${bar}] ${mb(bytesDone)}/${mb(totalBytes)} MB, ${records.toLocaleString('en')} records${rate ? `, ${rate.toLocaleString('en')} records/s` : ''}${left !== undefined ? `, ~${left} s left` : ''}\u001b[K`,
+      );
+      shown = true;
+    },
+    clear() {
+      if (shown) stream.write('\r\u001b[K');
+      shown = false;
+    },
+  };
+}

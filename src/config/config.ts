@@ -159,6 +159,9 @@ function shape(raw: Raw, pepper: string | undefined, ignored: string[], terminal
     },
     ingest: {
       maxPayloadBytes: raw.MAX_PAYLOAD_MB * 1024 * 1024,
+      /** Apple Health exports: per upload, and per user in 24 hours. */
+      importMaxBytes: raw.IMPORT_MAX_MB * 1024 * 1024,
+      importMaxBytesPerUserPerDay: raw.IMPORT_MAX_MB_PER_USER_PER_DAY * 1024 * 1024,
       syncBudgetMs: raw.INGEST_SYNC_BUDGET_MS,
       maxConcurrent: raw.INGEST_MAX_CONCURRENT,
       maxBytesInFlight: raw.INGEST_MAX_BYTES_IN_FLIGHT * 1024 * 1024,

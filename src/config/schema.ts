@@ -128,6 +128,8 @@ export const SETTINGS = {
   ARGON2_PARALLELISM: { schema: int(1, 16), default: '1', doc: 'argon2id parallelism.' },
 
   MAX_PAYLOAD_MB: { schema: int(1, 2048), default: '100', doc: 'Largest ingest body, counted after decompression.' },
+  IMPORT_MAX_MB: { schema: int(1, 1_048_576), default: '4096', doc: 'Largest Apple Health export (POST /api/v1/import/apple-health: export.zip or export.xml), counted after decompression.' },
+  IMPORT_MAX_MB_PER_USER_PER_DAY: { schema: int(1, 10_485_760), default: '8192', doc: 'Apple Health export bytes one user may upload in 24 hours (imports often run more than once; a whole history is a few GB).' },
   INGEST_SYNC_BUDGET_MS: { schema: int(0, 600_000), default: '5000', doc: 'An ingestion finished within this time is answered 200; otherwise 202 and a worker finishes it.' },
   INGEST_MAX_CONCURRENT: { schema: int(1, 64), default: '2', doc: 'Uploads this process processes at once, on the request path and in workers together; one more is archived, answered 202 and taken by a worker when one finishes.' },
   INGEST_MAX_BYTES_IN_FLIGHT: { schema: int(1, 65_536), default: '256', doc: 'Megabytes of bodies (decompressed size) this process processes at once; an upload that would pass it waits its turn (202), and one larger than it runs alone.' },

@@ -20,7 +20,8 @@ import type { Database } from '../storage/database.js';
 import { ingestionsRepository, type Counts } from '../storage/repositories/ingestions.js';
 import { erasuresFor } from '../storage/erasure.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
-import { neitherFormat, type Format } from './body-plan.js';
+import { appleHealthBatches } from './apple-health/parse.js';
+import { neitherFormat, type Format as JsonFormat } from './body-plan.js';
 import type { BodySource } from './body.js';
 import { isHaePayload, parseHae } from './hae/parse.js';
 import { JsonScanner, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
@@ -29,7 +30,7 @@ import type { ParseContext, ParsedItem, Rejection, ValidationCategory } from './
 import { isStandardPayload, parseStandard } from './standard/parse.js';
 import { Tally } from './tally.js';
 
-export type { Format } from './body-plan.js';
+export type Format = JsonFormat | 'apple_health';
 
 export interface ProcessOutcome {
   format: Format;
@@ -78,7 +79,8 @@ export function detectFormat(body: unknown, ctx: ParseContext): { format: Format
 
 export async function processBody(
   deps: { db: Database; config: Config; postgis: boolean; logger: Logger; metrics: Metrics; now: () => Date },
-  target: { userId: string; ingestionId: string },
+  /** `format`: the ingestion's, when known before parsing (Apple Health imports). */
+  target: { userId: string; ingestionId: string; format?: Format | null },
   body: BodySource,
   onProgress: (progress: Progress) => void = () => undefined,
 ): Promise<ProcessOutcome> {
@@ -86,7 +88,8 @@ export async function processBody(
   const repository = ingestionsRepository(db);
   const ctx: ParseContext = { limits: config.ingest.limits, now: deps.now() };
   const parseStart = performance.now();
-  const parsed = parseOffThread(body, config.edge.json, ctx);
+  // An Apple Health export is XML (or a zip of it), read on this thread as it streams.
+  const parsed = target.format === 'apple_health' ? appleHealthBatches(body, ctx) : parseOffThread(body, config.edge.json, ctx);
   const format = (await parsed.next()).value as Format;
   const parseEnd = performance.now();
 

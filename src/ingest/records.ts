@@ -143,6 +143,13 @@ export interface WorkoutRecord extends BaseRecord {
   original: Record<string, unknown>;
   route: RoutePoint[];
   series: SeriesPoint[];
+  /**
+   * Set on a workout from Apple Health's export, which carries no id: the names (as
+   * spelling keys: lower case, letters and digits only) the app gives the same
+   * activity. A workout stored from the app under one of them, starting and ending
+   * within a second of this one, is this workout: it is written onto that one.
+   */
+  appNames?: string[];
 }
 
 /** The types kept in the one event table (health_events), by their by_type names. */

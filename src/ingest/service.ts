@@ -41,6 +41,8 @@ export interface Upload {
   clientIp?: string | null;
   userAgent?: string | null;
   headers: Record<string, string>;
+  /** Set by a format's own route (Apple Health imports), so the upload counts against that route's limits. */
+  format?: 'apple_health';
 }
 
 export interface RunOptions {
@@ -150,7 +152,7 @@ export function createIngestService(deps: {
     };
     try {
       const body = source ?? storedBody(row);
-      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id }, body, report);
+      const outcome = await processBody({ ...deps, logger: log, now }, { userId: row.user_id, ingestionId: row.id, format: row.format }, body, report);
       const finished = (await repository.finish(row.user_id, row.id, { status: 'completed', ...outcome }))!;
       const { timings } = outcome;
       metrics.ingestRequest(outcome.format, 'completed');
@@ -335,6 +337,11 @@ export function createIngestService(deps: {
         await archives.deleteChunks(userId, id).catch(() => undefined);
         throw error;
       }
+    },
+
+    /** Deletes a received body that is refused once read (an empty import). */
+    discard(userId: string, body: ArchivedBody): Promise<void> {
+      return archives.deleteChunks(userId, body.id);
     },
 
     /** `receive` for a body already in memory (an MQTT message, a file the CLI read). */

@@ -24,7 +24,7 @@ export function sampleTypeLabel(type: string): string {
 
 /** How an upload ended: processed, answered as a duplicate, refused as the client's fault (4xx), or failed on our side. */
 export type IngestOutcome = 'completed' | 'duplicate' | 'refused' | 'error';
-export type IngestFormat = 'hae' | 'standard' | 'unknown';
+export type IngestFormat = 'hae' | 'standard' | 'apple_health' | 'unknown';
 export type IngestStage = 'archive' | 'parse' | 'validate' | 'write';
 export type AuthResult = 'ok' | 'missing' | 'malformed' | 'invalid' | 'expired';
 export type RateLimitScope = 'key' | 'user' | 'ip' | 'anonymous' | 'key_creation';

@@ -4,21 +4,18 @@
  * fail; a duplicate of an upload still in progress answers with that upload's
  * status; an upload the database cannot take is refused in a way the phone retries.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createPostgresDatabase } from '../../src/storage/database.js';
+import { archiveRepository } from '../../src/storage/repositories/archive.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { createPostgres, databaseKinds, silent } from '../helpers/databases.js';
+import { collectGarbage } from '../helpers/memory.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -122,6 +119,21 @@ describe.each(databaseKinds())('the archive (%s database)', (kind) => {
       [userId],
     );
     expect(chunks.rows[0]).toEqual({ n: 1, orphans: 0 });
+  });
+
+  it('sweeps the chunks of a body that stopped arriving, not those of one still arriving for longer than the sweep waits (an import of several GB lost its first chunks)', async () => {
+    const { userId } = await t.userWithKey('long-upload@example.com');
+    const [arriving, stopped] = [randomUUID(), randomUUID()];
+    const archives = archiveRepository(t.db);
+    for (const id of [arriving, stopped]) for (const seq of [0, 1]) await archives.writeChunk(userId, id, seq, Buffer.from(`chunk ${seq}`));
+    // Written ten minutes ago; the body still arriving has just written its latest chunk.
+    await t.db.query(`UPDATE raw_ingestion_chunks SET written_at = now() - interval '10 minutes' WHERE user_id = $1 AND NOT (ingestion_id = $2 AND seq = 1)`, [userId, arriving]);
+    expect(await archives.sweepOrphans(180)).toBeGreaterThanOrEqual(2);
+    const left = await t.db.query<{ ingestion_id: string; seq: number }>('SELECT ingestion_id, seq FROM raw_ingestion_chunks WHERE user_id = $1 ORDER BY seq', [userId]);
+    expect(left.rows).toEqual([
+      { ingestion_id: arriving, seq: 0 },
+      { ingestion_id: arriving, seq: 1 },
+    ]);
   });
 
   it('holds no more than a few chunks of a 200 MB body on the request path (it held the whole body, inflated, and its archive)', async () => {

@@ -7,9 +7,11 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, createTestApp, type TestApp } from '../helpers/app.js';
+import { exportXml } from '../helpers/apple-health.js';
 
 const MB = 1024 * 1024;
 
@@ -154,6 +156,28 @@ describe('time limits', () => {
     expect(answer.status).toBe(408);
     expect(answer.error.code).toBe('REQUEST_TIMEOUT');
   });
+
+  it('lets an Apple Health import take longer than REQUEST_TIMEOUT_SECONDS to upload (an export of several GB was cut off at 90 s)', async () => {
+    const body = Buffer.from(exportXml());
+    const head = `POST /api/v1/import/apple-health HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      // A third of the body every two seconds: the whole upload takes past the 2 s limit and a check of it.
+      const parts = [body.subarray(0, body.length / 3), body.subarray(body.length / 3, (2 * body.length) / 3), body.subarray((2 * body.length) / 3)];
+      socket.write(head);
+      void (async () => {
+        for (const part of parts) {
+          socket.write(part);
+          await sleep(2000);
+        }
+      })();
+    });
+    expect(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]), answer).toBe(202);
+  }, 30_000);
 
   it('answers 431 in the error shape to headers over 16 KiB', async () => {
     const answer = refusal(await stallAfter(`GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'x'.repeat(20 * 1024)}\r\n\r\n`));

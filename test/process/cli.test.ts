@@ -3,7 +3,7 @@
  * the same pipeline as HTTP, reprocess that changes nothing the second time, and
  * moving an older install's pepper out of the database without losing a key.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createServices } from '../../src/services.js';
 import { createPgliteDatabase, type Database } from '../../src/storage/database.js';
 import { TEST_ENV } from '../helpers/app.js';
+import { exportXml, exportZip } from '../helpers/apple-health.js';
 import { createPostgres, silent } from '../helpers/databases.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { ROOT, runCli } from '../helpers/process.js';
@@ -232,5 +233,27 @@ describe('the CLI', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('imports an Apple Health export.zip with the counts per type; its export.xml afterwards, and the zip again after an interrupted run, find everything unchanged', async () => {
+    const zip = path.join(dataDir, 'export.zip');
+    const xml = path.join(dataDir, 'export.xml');
+    await writeFile(zip, await exportZip());
+    await writeFile(xml, exportXml());
+    expect((await runCli(['users', 'create', '--email', 'apple@example.com'], env)).code).toBe(0);
+    const imported = await runCli(['import-apple-health', '--user', 'apple@example.com', zip], env);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/export.zip: completed; received 30, inserted 27, updated 0, unchanged 0, rejected 3/);
+    expect(imported.stdout).toMatch(/\n {2}blood_pressure +received 1, inserted 1, updated 0, unchanged 0, rejected 0\n/);
+    expect(imported.stdout).toMatch(/\n {2}clinical_records +received 2, inserted 0, updated 0, unchanged 0, rejected 2\n/);
+    const again = await runCli(['import-apple-health', '--user', 'apple@example.com', xml], env);
+    expect(again.stdout).toMatch(/export.xml: completed; received \d+, inserted 0, updated 0, unchanged \d+, rejected 2/);
+
+    // Stopped half-way (Ctrl-C, a crash: the ingestion stays processing, its lease runs out): the same command finishes it.
+    const id = /\[ingestion ([0-9a-f-]{36})\]/.exec(imported.stdout)![1];
+    await query(`UPDATE raw_ingestions SET status = 'processing', lease_until = now() - interval '1 second', counts = NULL, by_type = NULL WHERE id = '${id}'`);
+    const resumed = await runCli(['import-apple-health', '--user', 'apple@example.com', zip], env);
+    expect(resumed.stdout).toMatch(new RegExp(`export.zip: completed; received 30, inserted 0, updated 0, unchanged 27, rejected 3 \\[ingestion ${id}\\]`));
   });
 });

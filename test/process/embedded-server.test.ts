@@ -4,11 +4,12 @@
  * exit on SIGTERM that lets a request in progress finish.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportZip } from '../helpers/apple-health.js';
 import { fixturePath, readFixture } from '../helpers/fixtures.js';
 import { ROOT, runCli, startServerProcess, type ServerProcess } from '../helpers/process.js';
 
@@ -82,6 +83,16 @@ describe('the embedded server process', () => {
     const notJson = await runCli(['import', '--user', 'cli@example.com', path.join(ROOT, 'README.md')], env);
     expect(notJson.code).toBe(2);
     expect(notJson.stdout.trim()).toMatch(/^README\.md: not imported: the server answered 400: body is not valid JSON: .*\(kept as ingestion [0-9a-f-]{36}\)$/);
+  });
+
+  it('imports an Apple Health export through the running server, the file streamed as the request body, with the counts per type', async () => {
+    const zip = path.join(dataDir, 'export.zip');
+    await writeFile(zip, await exportZip());
+    const imported = await runCli(['import-apple-health', '--user', 'cli@example.com', zip], env);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/export.zip: completed; received 30, inserted 27, updated 0, unchanged 0, rejected 3/);
+    expect(imported.stdout).toMatch(/\n {2}blood_pressure +received 1, inserted 1, updated 0, unchanged 0, rejected 0\n/);
   });
 
   it('finishes a request in progress on SIGTERM, exits 0, and keeps the data for the next start', async () => {

@@ -5,6 +5,7 @@ import dashboardRoutes from './dashboard.js';
 import dataRoutes from './data/index.js';
 import erasureRoutes from './erasure.js';
 import healthRoutes from './health.js';
+import importRoutes from './import.js';
 import ingestRoutes from './ingest.js';
 import ingestionRoutes from './ingestions.js';
 import keyRoutes from './keys.js';
@@ -14,6 +15,7 @@ import rateLimitRoutes from './rate-limit.js';
 export default async function routes(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes);
   await app.register(ingestRoutes, { prefix: '/api/v1' });
+  await app.register(importRoutes, { prefix: '/api/v1' });
   await app.register(ingestionRoutes, { prefix: '/api/v1' });
   await app.register(keyRoutes, { prefix: '/api/v1' });
   await app.register(rateLimitRoutes, { prefix: '/api/v1' });

@@ -8,7 +8,7 @@ export const ingestionSchema = z
     id: z.uuid(),
     status: z.enum(['queued', 'processing', 'completed', 'failed']),
     status_url: z.string(),
-    format: z.enum(['hae', 'standard']).nullable(),
+    format: z.enum(['hae', 'standard', 'apple_health']).nullable(),
     counts: countsSchema.nullable(),
     by_type: z.record(z.string(), countsSchema).nullable(),
     rejected_by_category: z

@@ -102,6 +102,16 @@ export function* parseHaeMetricPoints(
   }
 }
 
+/**
+ * One metric's points read one at a time, by the rules the metrics array uses
+ * (name, unit conversion, plausibility): for formats that carry single samples,
+ * such as Apple Health's export.xml. Everything per metric is worked out once here.
+ */
+export function metricPointParser(name: string, units: string): (point: Record<string, unknown>, ctx: ParseContext) => Read<HealthRecord> {
+  const entry = metricEntry(name, canonicalMetricName(name), units);
+  return (point, ctx) => entry.parsePoint(point, entry, ctx);
+}
+
 function metricEntry(label: string, type: string, units: string): MetricEntry {
   return {
     type,

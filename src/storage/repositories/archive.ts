@@ -38,13 +38,17 @@ export function archiveRepository(db: Queryable) {
 
     /**
      * Deletes the chunks of bodies whose ingestion never came (the process stopped
-     * mid-body), written more than `olderThanSeconds` ago; returns how many chunks went.
+     * mid-body), none of them written in the last `olderThanSeconds`; returns how
+     * many chunks went. A body still arriving (an export of several GB takes longer
+     * than that) wrote a chunk recently, so its first chunks stay.
      */
     async sweepOrphans(olderThanSeconds: number): Promise<number> {
       const result = await db.query(
         `DELETE FROM raw_ingestion_chunks c
          WHERE c.written_at < now() - make_interval(secs => $1::float8)
-           AND NOT EXISTS (SELECT 1 FROM raw_ingestions r WHERE r.user_id = c.user_id AND r.id = c.ingestion_id)`,
+           AND NOT EXISTS (SELECT 1 FROM raw_ingestions r WHERE r.user_id = c.user_id AND r.id = c.ingestion_id)
+           AND NOT EXISTS (SELECT 1 FROM raw_ingestion_chunks n WHERE n.user_id = c.user_id AND n.ingestion_id = c.ingestion_id
+                             AND n.written_at >= now() - make_interval(secs => $1::float8))`,
         [olderThanSeconds],
       );
       return result.rowCount;

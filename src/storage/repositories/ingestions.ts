@@ -30,7 +30,7 @@ export interface IngestionRow {
   headers: Record<string, string>;
   size_bytes: number;
   sha256: string | null;
-  format: 'hae' | 'standard' | null;
+  format: 'hae' | 'standard' | 'apple_health' | null;
   status: IngestionStatus;
   counts: Counts | null;
   by_type: Record<string, Counts> | null;
@@ -63,6 +63,8 @@ export interface NewIngestion {
   sizeBytes: number;
   sha256: string | null;
   status: IngestionStatus;
+  /** Known before processing for an upload made to a format's own route (Apple Health imports). */
+  format?: 'apple_health' | null;
   error?: { code: string; message: string } | null;
   /** Claim it for this process right away (the request path processes it inline). */
   leaseSeconds?: number;
@@ -83,10 +85,10 @@ export function ingestionsRepository(db: Queryable) {
       const claimed = input.leaseSeconds !== undefined;
       const result = await db.query<IngestionRow>(
         `INSERT INTO raw_ingestions (user_id, source, topic, key_id, client_ip, user_agent, headers, id, body_encoding,
-           size_bytes, sha256, status, error, attempts, started_at, lease_until, finished_at, progress_bytes, progress_samples)
+           size_bytes, sha256, status, error, attempts, started_at, lease_until, finished_at, progress_bytes, progress_samples, format)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, coalesce($8::uuid, gen_random_uuid()), CASE WHEN $8::uuid IS NOT NULL THEN 'gzip_chunks' END,
            $9, $10, $11, $12::jsonb, $13, CASE WHEN $13 > 0 THEN now() END, now() + make_interval(secs => $14::float8),
-           CASE WHEN $11 = 'failed' THEN now() END, CASE WHEN $13 > 0 THEN 0 END, CASE WHEN $13 > 0 THEN 0 END)
+           CASE WHEN $11 = 'failed' THEN now() END, CASE WHEN $13 > 0 THEN 0 END, CASE WHEN $13 > 0 THEN 0 END, $15)
          RETURNING ${COLUMNS}`,
         [
           input.userId,
@@ -103,9 +105,20 @@ export function ingestionsRepository(db: Queryable) {
           input.error ? JSON.stringify(input.error) : null,
           claimed ? 1 : 0,
           input.leaseSeconds ?? 0,
+          input.format ?? null,
         ],
       );
       return result.rows[0]!;
+    },
+
+    /** Bytes of Apple Health exports a user uploaded since `since` (IMPORT_MAX_MB_PER_USER_PER_DAY). */
+    async importedBytesSince(userId: string, since: Date): Promise<number> {
+      const result = await db.query<{ bytes: number }>(
+        `SELECT coalesce(sum(size_bytes), 0)::float8 AS bytes FROM raw_ingestions
+         WHERE user_id = $1 AND format = 'apple_health' AND sha256 IS NOT NULL AND received_at >= $2`,
+        [userId, since.toISOString()],
+      );
+      return result.rows[0]!.bytes;
     },
 
     /**
@@ -207,7 +220,7 @@ export function ingestionsRepository(db: Queryable) {
       id: string,
       outcome: {
         status: 'completed' | 'failed' | 'queued';
-        format?: 'hae' | 'standard' | null;
+        format?: 'hae' | 'standard' | 'apple_health' | null;
         counts?: Counts | null;
         byType?: Record<string, Counts> | null;
         error?: { code: string; message: string } | null;

@@ -17,11 +17,12 @@ const SUMMARY = [
 
 export async function writeWorkout(
   db: Database,
-  workout: WorkoutRecord,
+  sent: WorkoutRecord,
   ids: { userId: string; ingestionId: string | null },
   postgis: boolean,
 ): Promise<Outcome> {
   return db.transaction(async (tx) => {
+    const workout = sent.appNames ? await mergedWithApp(tx, ids.userId, sent, sent.appNames) : sent;
     const summary = {
       name: workout.name,
       start_at: workout.start.toISOString(),
@@ -72,6 +73,51 @@ export async function writeWorkout(
     if (!existed) return 'inserted';
     return changed || routeChanged > 0 || seriesChanged > 0 ? 'updated' : 'unchanged';
   });
+}
+
+/** How far apart the same workout's start (and end) may be in the app's upload and in Apple Health's export. */
+const SAME_WORKOUT_MS = 1000;
+
+/**
+ * An exported workout the app already sent (same activity, start and end within a
+ * second) becomes that workout: the app's key, name, times and values are kept,
+ * the export fills what the app left empty, and the export's own fields go under
+ * `original.apple_health`. Computed the same way on every import, so importing
+ * again finds it unchanged.
+ */
+async function mergedWithApp(tx: Queryable, userId: string, workout: WorkoutRecord, names: string[]): Promise<WorkoutRecord> {
+  const found = await tx.query<{ stored: Record<string, unknown> }>(
+    `SELECT json_build_object(${['workout_key', ...SUMMARY].map((c) => `'${c}', ${c}`).join(', ')}) AS stored
+     FROM workouts
+     WHERE user_id = $1 AND workout_key NOT LIKE 'apple:%'
+       AND start_at BETWEEN $2::timestamptz - make_interval(secs => $4::float8) AND $2::timestamptz + make_interval(secs => $4::float8)
+       AND end_at BETWEEN $3::timestamptz - make_interval(secs => $4::float8) AND $3::timestamptz + make_interval(secs => $4::float8)
+       AND lower(regexp_replace(name, '[^[:alnum:]]', '', 'g')) = ANY($5::text[])
+     ORDER BY abs(extract(epoch FROM start_at - $2::timestamptz)), workout_key
+     LIMIT 1`,
+    [userId, workout.start.toISOString(), workout.end.toISOString(), SAME_WORKOUT_MS / 1000, names],
+  );
+  const stored = found.rows[0]?.stored;
+  if (!stored) return workout;
+  const pick = <T>(column: string, exported: T | null): T | null => (stored[column] ?? exported) as T | null;
+  const { apple_health: _earlier, ...appOriginal } = stored.original as Record<string, unknown>;
+  return {
+    ...workout,
+    workoutKey: stored.workout_key as string,
+    name: stored.name as string,
+    start: asDate(stored.start_at),
+    end: asDate(stored.end_at),
+    durationS: pick('duration_s', workout.durationS),
+    distanceM: pick('distance_m', workout.distanceM),
+    activeEnergyKcal: pick('active_energy_kcal', workout.activeEnergyKcal),
+    totalEnergyKcal: pick('total_energy_kcal', workout.totalEnergyKcal),
+    location: pick('location', workout.location),
+    isIndoor: pick('is_indoor', workout.isIndoor),
+    minHeartRate: pick('min_heart_rate', workout.minHeartRate),
+    avgHeartRate: pick('avg_heart_rate', workout.avgHeartRate),
+    maxHeartRate: pick('max_heart_rate', workout.maxHeartRate),
+    original: { ...appOriginal, apple_health: workout.original },
+  };
 }
 
 /** Upserts the route points; returns how many were new or changed. */
