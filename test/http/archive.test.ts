@@ -5,7 +5,6 @@
  * status; an upload the database cannot take is refused in a way the phone retries.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -14,7 +13,7 @@ import { createPostgresDatabase } from '../../src/storage/database.js';
 import { archiveRepository } from '../../src/storage/repositories/archive.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, WAIT_FOR_OUTCOME, type TestApp } from '../helpers/app.js';
 import { createPostgres, databaseKinds, silent } from '../helpers/databases.js';
-import { collectGarbage } from '../helpers/memory.js';
+import { watchedBody } from '../helpers/memory.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -141,9 +140,6 @@ describe.each(databaseKinds())('the archive (%s database)', (kind) => {
     const big = await createTestApp(kind, { env: { ...WAIT_FOR_OUTCOME, MAX_PAYLOAD_MB: '256' }, reset: false });
     const size = 200 * 1024 * 1024;
     const line = (i: number) => `{"date":"2024-01-01 00:00:00 +0000","qty":${i},"source":"Watch ${i % 97}"},`;
-    // Each piece a new Buffer, as a socket hands them over: keeping them keeps them all.
-    // The memory is sampled as each piece is asked for, while the server holds what it kept so far.
-    let peak = 0;
     function* text() {
       let sent = 0;
       for (let i = 0; sent < size; i += 1) {
@@ -152,41 +148,26 @@ describe.each(databaseKinds())('the archive (%s database)', (kind) => {
         yield piece;
       }
     }
-    function* body() {
-      for (const piece of text()) {
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-        yield Buffer.from(piece);
-      }
-    }
+    const body = watchedBody(text);
     // An identical earlier upload, so this one is archived and answered without being processed:
-    // what is measured is the request path alone. (Hashed from strings: no Buffer garbage before the baseline.)
-    const hash = createHash('sha256');
-    let length = 0;
-    for (const piece of text()) {
-      hash.update(piece);
-      length += piece.length;
-    }
+    // what is measured is the request path alone.
     await t.db.query(`INSERT INTO raw_ingestions (user_id, source, headers, size_bytes, sha256, status) VALUES ($1, 'http', '{}', $2, $3, 'completed')`, [
       userId,
-      length,
-      hash.digest('hex'),
+      body.length,
+      body.sha256,
     ]);
     try {
-      // What earlier tests left for the collector would otherwise hide growth behind the baseline.
-      collectGarbage();
-      const before = process.memoryUsage().arrayBuffers;
       const response = await big.app.inject({
         method: 'POST',
         url: '/api/v1/ingest',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        payload: Readable.from(body(), { objectMode: false }),
+        payload: body.send(),
       });
-      // Sampled once more as the answer arrives: a body kept whole is still there (not yet collected).
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      const growth = body.growth();
       expect(response.statusCode, response.body).toBe(200);
-      expect(response.json()).toMatchObject({ duplicate: true, size_bytes: length });
-      console.log(`request path, ${(length / 1048576).toFixed(0)} MB body: arrayBuffers grew by ${((peak - before) / 1048576).toFixed(1)} MB`);
-      expect(peak - before).toBeLessThan(100 * 1024 * 1024);
+      expect(response.json()).toMatchObject({ duplicate: true, size_bytes: body.length });
+      console.log(`request path, ${(body.length / 1048576).toFixed(0)} MB body: arrayBuffers grew by ${(growth / 1048576).toFixed(1)} MB`);
+      expect(growth).toBeLessThan(100 * 1024 * 1024);
     } finally {
       await big.close();
     }

@@ -4,8 +4,6 @@
  * XML is found whatever its name (zip64 too), importing again changes nothing,
  * and a day covered by the export and the app is not counted twice.
  */
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import {
@@ -18,7 +16,7 @@ import {
 } from '../helpers/apple-health.js';
 import { expectCountsAddUp } from '../helpers/counts.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { collectGarbage } from '../helpers/memory.js';
+import { watchedBody } from '../helpers/memory.js';
 import type { Counts } from '../../src/storage/repositories/ingestions.js';
 import { until } from '../helpers/until.js';
 
@@ -252,41 +250,24 @@ describe.each(databaseKinds())('importing an Apple Health export (%s database)',
       }
       yield '\n</HealthData>\n';
     }
-    // Each piece a new Buffer, as a socket hands them over: keeping them keeps them all.
-    // The memory is sampled as each piece is asked for, while the server holds what it kept so far.
-    let peak = 0;
-    function* body() {
-      for (const piece of text()) {
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-        yield Buffer.from(piece);
-      }
-    }
+    const body = watchedBody(text);
     // An identical earlier import, so this one is archived and answered without being processed:
-    // what is measured is the request path alone. (Hashed from strings: no Buffer garbage before the baseline.)
-    const hash = createHash('sha256');
-    let length = 0;
-    for (const piece of text()) {
-      hash.update(piece);
-      length += Buffer.byteLength(piece);
-    }
+    // what is measured is the request path alone.
     await t.db.query(`INSERT INTO raw_ingestions (user_id, source, headers, size_bytes, sha256, status, format) VALUES ($1, 'http', '{}', $2, $3, 'completed', 'apple_health')`, [
       user.userId,
-      length,
-      hash.digest('hex'),
+      body.length,
+      body.sha256,
     ]);
-    collectGarbage();
-    const before = process.memoryUsage().arrayBuffers;
     const response = await t.app.inject({
       method: 'POST',
       url: '/api/v1/import/apple-health',
       headers: { authorization: `Bearer ${user.key}`, 'content-type': 'application/xml' },
-      payload: Readable.from(body(), { objectMode: false }),
+      payload: body.send(),
     });
-    // Sampled once more as the answer arrives: a body kept whole is still there (not yet collected).
-    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    const growth = body.growth();
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json()).toMatchObject({ duplicate: true, size_bytes: length, format: 'apple_health' });
-    console.log(`import request path, ${(length / 1048576).toFixed(0)} MB body: arrayBuffers grew by ${((peak - before) / 1048576).toFixed(1)} MB`);
-    expect(peak - before).toBeLessThan(100 * 1024 * 1024);
+    expect(response.json()).toMatchObject({ duplicate: true, size_bytes: body.length, format: 'apple_health' });
+    console.log(`import request path, ${(body.length / 1048576).toFixed(0)} MB body: arrayBuffers grew by ${(growth / 1048576).toFixed(1)} MB`);
+    expect(growth).toBeLessThan(100 * 1024 * 1024);
   }, 300_000);
 });
