@@ -65,8 +65,9 @@ describe('memory while parsing a large upload', () => {
     // Measured: 110-250 MB for uploads of 60 to 250 MB without the heap limit (170 MB with it), not
     // growing with the upload: garbage two
     // threads collect when they see fit, more of it on a loaded machine.
-    // 430 MB once, in a full run at load 20. Parsing the whole text into a tree takes many times the
-    // body (the previous parser: 1,263 MB peak for a 93 MB upload), so 1.5 times it still tells them apart.
-    expect((outcome.peak - outcome.before) / MB).toBeLessThan(BODY_MB * 1.5);
+    // Under load the two threads' garbage waits: 430 MB once in a full run, 1,034 MB once in CI. The
+    // 256 MB heap already stops a parser that holds the text; this bound stops one that keeps every
+    // parsed sample (the previous parser: 1,263 MB peak for a 93 MB upload, 13 times the body).
+    expect((outcome.peak - outcome.before) / MB).toBeLessThan(BODY_MB * 3);
   }, 600_000);
 });
