@@ -18,6 +18,13 @@ export interface Budget {
   release(size: number): void;
 }
 
+/**
+ * Bodies up to this size (the phone's everyday uploads, kilobytes) are parsed in one
+ * slice within milliseconds: they count against the bytes in flight only, so a large
+ * upload being processed never turns them into 202s.
+ */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+
 export function createBudget(limits: { maxConcurrent: number; maxBytes: number }, onRoom: () => void = () => undefined): Budget {
   let running = 0;
   let bytes = 0;
@@ -25,7 +32,7 @@ export function createBudget(limits: { maxConcurrent: number; maxBytes: number }
   const room = () => (running >= limits.maxConcurrent ? 0 : running === 0 ? Infinity : limits.maxBytes - bytes);
   return {
     tryTake(size) {
-      const free = room();
+      const free = size <= SMALL_BODY_BYTES ? (running === 0 ? Infinity : limits.maxBytes - bytes) : room();
       if (free <= 0 || size > free) return false;
       running += 1;
       bytes += size;
