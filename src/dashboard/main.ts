@@ -129,7 +129,11 @@ function signInPage(message?: string): void {
   input.focus();
 }
 
+/** The address whose page is on screen: a fragment change (the skip link) is not a new page. */
+let shown = '';
+
 async function show(): Promise<void> {
+  shown = location.pathname + location.search;
   const path = location.pathname;
   if (!storedKey()) return signInPage();
   if (!me) {
@@ -175,7 +179,9 @@ document.addEventListener('click', (event) => {
   event.preventDefault();
   navigate(url.pathname + url.search);
 });
-window.addEventListener('popstate', () => void show());
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== shown) void show();
+});
 whenUnauthorized(() => {
   forgetKey();
   me = null;
