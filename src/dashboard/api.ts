@@ -2,6 +2,13 @@
  * The one way the dashboard talks to the server: fetch with the signed-in key as a
  * bearer header. The key lives in sessionStorage, so it is gone when the tab closes.
  */
+import type { z } from 'zod';
+import type { countsSchema } from '../http/schemas/common.js';
+import type { metricItem, metricSampleItem, seriesItem, sleepNightItem, sleepSegmentItem, summaryItem, workoutDetail, workoutItem } from '../http/schemas/data.js';
+import type { ingestionSchema, rejectionSchema } from '../http/schemas/ingestion.js';
+import type { keySchema, scopeSchema } from '../http/schemas/keys.js';
+import type { auditSchema, userSchema } from '../http/schemas/users.js';
+
 const KEY = 'hea.key';
 
 export class ApiError extends Error {
@@ -65,152 +72,21 @@ export async function allPages<T>(path: string, params: Record<string, string | 
   return items;
 }
 
-// ---------- the shapes the pages read (docs/openapi.json) ----------
+// ---------- the shapes the pages read: the server's own schemas (types only, nothing of them is bundled) ----------
 
-export type Scope = 'ingest' | 'read' | 'admin' | 'delete';
-
-export interface Key {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  user_id: string;
-  format: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-}
-
-export interface DailySummary {
-  date: string;
-  steps: number | null;
-  distance_m: number | null;
-  active_energy_kcal: number | null;
-  exercise_min: number | null;
-  resting_heart_rate: number | null;
-  hrv_ms: number | null;
-  heart_rate: { min: number | null; avg: number | null; max: number | null };
-  sleep: { asleep_h: number | null; core_h: number | null; deep_h: number | null; rem_h: number | null; awake_h: number | null; in_bed_h: number | null };
-}
-
-export interface SeriesBucket {
-  start: string;
-  end: string;
-  min: number;
-  avg: number;
-  max: number;
-  sum: number;
-  count: number;
-}
-
-export interface SleepNight {
-  date: string;
-  source: string;
-  origin: 'summarised' | 'segments';
-  start: string;
-  end: string;
-  asleep_h: number | null;
-  core_h: number | null;
-  deep_h: number | null;
-  rem_h: number | null;
-  awake_h: number | null;
-  in_bed_h: number | null;
-}
-
-export interface SleepSegment {
-  start: string;
-  end: string;
-  source: string;
-  stage: string;
-  hours: number;
-}
-
-export interface Workout {
-  id: string;
-  name: string;
-  start: string;
-  end: string;
-  duration_s: number | null;
-  distance_m: number | null;
-  active_energy_kcal: number | null;
-  heart_rate: { min: number | null; avg: number | null; max: number | null };
-  has_route: boolean;
-}
-
-export interface SeriesPoint {
-  time: string;
-  qty: number | null;
-  min: number | null;
-  avg: number | null;
-  max: number | null;
-  unit: string | null;
-}
-
-export interface WorkoutDetail extends Workout {
-  route: { type: 'LineString'; coordinates: number[][] } | null;
-  series: Record<string, SeriesPoint[]>;
-}
-
-export interface Metric {
-  name: string;
-  unit: string;
-  count: number;
-  first: string;
-  last: string;
-  path: string;
-}
-
-export interface MetricSample {
-  start: string;
-  end: string;
-  source: string;
-  value: number;
-  unit: string;
-}
-
-export interface Counts {
-  received: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  rejected: number;
-}
-
-export interface Ingestion {
-  id: string;
-  status: string;
-  format: string | null;
-  counts: Counts | null;
-  by_type: Record<string, Counts> | null;
-  rejected_by_category: Record<string, number> | null;
-  rejections_not_kept: number;
-  source: string;
-  size_bytes: number;
-  received_at: string;
-  finished_at: string | null;
-  error: { code: string; message: string } | null;
-  body_deleted_at: string | null;
-}
-
-export interface Rejection {
-  type: string;
-  category: string;
-  reason: string;
-  sample: unknown;
-}
-
-export interface User {
-  id: string;
-  email: string;
-  active: boolean;
-  created_at: string;
-}
-
-export interface AuditEntry {
-  at: string;
-  action: string;
-  key_id: string | null;
-  user_id: string | null;
-  ip: string | null;
-  reason: string | null;
-}
+export type Scope = z.infer<typeof scopeSchema>;
+export type Key = z.infer<typeof keySchema>;
+export type DailySummary = z.infer<typeof summaryItem>;
+export type SeriesBucket = z.infer<typeof seriesItem>;
+export type SleepNight = z.infer<typeof sleepNightItem>;
+export type SleepSegment = z.infer<typeof sleepSegmentItem>;
+export type Workout = z.infer<typeof workoutItem>;
+export type WorkoutDetail = z.infer<typeof workoutDetail>;
+export type SeriesPoint = WorkoutDetail['series'][string][number];
+export type Metric = z.infer<typeof metricItem>;
+export type MetricSample = z.infer<typeof metricSampleItem>;
+export type Counts = z.infer<typeof countsSchema>;
+export type Ingestion = z.infer<typeof ingestionSchema>;
+export type Rejection = z.infer<typeof rejectionSchema>;
+export type User = z.infer<typeof userSchema>;
+export type AuditEntry = z.infer<typeof auditSchema>;

@@ -29,7 +29,8 @@ const heartRatePage: Page = async (main, { query, zone, navigate }) => {
     return;
   }
   const count = items.reduce((total, item) => total + item.count, 0);
-  const sum = items.reduce((total, item) => total + item.sum, 0);
+  // A bucket's sum is null when it is too large for a float8: then no average rather than a wrong one.
+  const sum = items.reduce<number | null>((total, item) => (total === null || item.sum === null ? null : total + item.sum), 0);
   const lowest = Math.min(...items.map((item) => item.min));
   const highest = Math.max(...items.map((item) => item.max));
   const x = items.map((item) => seconds(item.start));
@@ -38,7 +39,7 @@ const heartRatePage: Page = async (main, { query, zone, navigate }) => {
       'dl',
       { class: 'cards' },
       h('div', { class: 'card', 'data-measure': 'min' }, h('dt', {}, 'Lowest (bpm)'), h('dd', {}, shown(lowest))),
-      h('div', { class: 'card', 'data-measure': 'avg' }, h('dt', {}, 'Average (bpm)'), h('dd', {}, shown(sum / count, 1))),
+      h('div', { class: 'card', 'data-measure': 'avg' }, h('dt', {}, 'Average (bpm)'), h('dd', {}, shown(sum === null ? null : sum / count, 1))),
       h('div', { class: 'card', 'data-measure': 'max' }, h('dt', {}, 'Highest (bpm)'), h('dd', {}, shown(highest))),
       h('div', { class: 'card', 'data-measure': 'count' }, h('dt', {}, 'Samples'), h('dd', {}, shown(count))),
     ),

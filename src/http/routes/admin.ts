@@ -7,33 +7,10 @@ import { auditRepository } from '../../storage/repositories/audit.js';
 import { isKeyRecord } from '../../storage/repositories/keyset.js';
 import { UNCLAIMED_USER, usersRepository } from '../../storage/repositories/users.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
-import { userSchema, userView } from '../schemas/users.js';
+import { auditSchema, userSchema, userView } from '../schemas/users.js';
 import { SECURITY, authErrors, decodeCursor, errorResponse, isCreatedKey, listFrom, listQuery, listSchema, isoTime, uuidParam } from '../schemas/common.js';
 
 const isAuditKey = isKeyRecord({ id: 'bigint' });
-
-const auditSchema = z
-  .object({
-    at: z.string(),
-    action: z.string(),
-    key_id: z.string().nullable(),
-    user_id: z.string().nullable(),
-    ip: z.string().nullable(),
-    user_agent: z.string().nullable(),
-    reason: z.string().nullable(),
-  })
-  .meta({
-    id: 'AuditEntry',
-    example: {
-      at: '2024-03-13T04:00:00.000Z',
-      action: 'key.created',
-      key_id: '8e21b2fd-cd63-4c6a-9d49-b6c6c2668f58',
-      user_id: 'b167adc8-85aa-45b5-9000-dab05cfe94e0',
-      ip: '192.0.2.10',
-      user_agent: 'curl/8.5.0',
-      reason: 'by key 2c4e6a80-1b3d-4f5a-8c7e-9d0f1a2b3c4d',
-    },
-  });
 
 const erasedUserSchema = z
   .object({

@@ -12,23 +12,11 @@ import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
 import { isKeyRecord } from '../../storage/repositories/keyset.js';
 import { principalOf, requireScope } from '../plugins/app/auth.js';
 import { SECURITY, authErrors, decodeCursor, errorResponse, listFrom, listSchema, listQuery, uuidParam, isoTime } from '../schemas/common.js';
-import { ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView } from '../schemas/ingestion.js';
+import { ingestionAccepted, ingestionSchema, ingestionStatusCode, ingestionView, rejectionSchema } from '../schemas/ingestion.js';
 
 const isPageKey = isKeyRecord({ received_at: 'timestamptz', id: 'uuid' });
 /** A rejection's seq: an int, as the column is (1.5 or 1e400 would reach SQL as a 500). */
 const isRejectionKey = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= -1 && (v as number) <= 2 ** 31 - 1;
-
-const rejectionSchema = z
-  .object({
-    type: z.string().describe('The by_type name the sample was counted under'),
-    category: z.string().describe('Which kind of check refused it: range, missing_field, format, unit or time; erased when a reprocess met a sample its owner had erased'),
-    reason: z.string().describe('Why, naming the field and the limit'),
-    sample: z.unknown().describe('The sample exactly as sent; null for an erased sample, and once the upload\'s body was deleted'),
-  })
-  .meta({
-    id: 'Rejection',
-    example: { type: 'step_count', category: 'range', reason: 'step_count[2]: qty must not be negative, got -4', sample: { qty: -4, date: '2024-09-21 09:00:00 +1000', source: 'iPhone' } },
-  });
 
 const notFoundIngestion = errorResponse('NOT_FOUND', "No such ingestion, or another user's (the same answer, so ids cannot be probed)", 'ingestion not found');
 

@@ -191,3 +191,16 @@ export const ingestBody = z.union([haePayload, StandardPayloadSchema.meta({ id: 
     standard: { summary: 'The standard format', value: STANDARD_EXAMPLE },
   },
 });
+
+/** A sample an ingestion refused, with why (GET /ingestions/:id/rejections). */
+export const rejectionSchema = z
+  .object({
+    type: z.string().describe('The by_type name the sample was counted under'),
+    category: z.string().describe('Which kind of check refused it: range, missing_field, format, unit or time; erased when a reprocess met a sample its owner had erased'),
+    reason: z.string().describe('Why, naming the field and the limit'),
+    sample: z.unknown().describe('The sample exactly as sent; null for an erased sample, and once the upload\'s body was deleted'),
+  })
+  .meta({
+    id: 'Rejection',
+    example: { type: 'step_count', category: 'range', reason: 'step_count[2]: qty must not be negative, got -4', sample: { qty: -4, date: '2024-09-21 09:00:00 +1000', source: 'iPhone' } },
+  });
