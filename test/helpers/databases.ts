@@ -10,7 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { createPgliteDatabase, createPostgresDatabase, type Database, type Queryable } from '../../src/storage/database.js';
+import { createPgliteDatabase, createPostgresDatabase, type Database, type Queryable, type QueryOptions } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { forgetPartitions, PARTITIONED_TABLES } from '../../src/storage/partitions.js';
 import { enablePostgis } from '../../src/storage/postgis.js';
@@ -126,4 +126,47 @@ export async function readServerDatabase<T>(env: Record<string, string>, read: (
   } finally {
     await (db instanceof pg.Client ? db.end() : db.close());
   }
+}
+
+export interface StatementHooks {
+  /** Before each statement, in a transaction or not; throwing fails that statement. */
+  query?(text: string, params: unknown[]): void | Promise<void>;
+  /** Before each COPY (chunks of COPY_MIN_ROWS rows or more). */
+  copy?(table: string, columns: readonly string[], data: string): void;
+  /** As each transaction begins. */
+  transaction?(): void;
+  /** After a transaction's work, before it commits. */
+  beforeCommit?(): Promise<void>;
+}
+
+/**
+ * The same database with hooks around what is sent to it, in or out of a
+ * transaction: faults injected into one kind of statement, statements recorded,
+ * a commit held back. Sample chunks and ingestion rows are written in transactions,
+ * so a hook on `db.query` alone would miss them.
+ */
+export function hookedDatabase(db: Database, hooks: StatementHooks): Database {
+  const hooked =
+    (target: Queryable) =>
+    async <R>(text: string, params?: unknown[], options?: QueryOptions) => {
+      await hooks.query?.(text, params ?? []);
+      return target.query<R>(text, params, options);
+    };
+  return {
+    ...db,
+    query: hooked(db),
+    transaction: (fn) =>
+      db.transaction(async (tx) => {
+        hooks.transaction?.();
+        const result = await fn({
+          query: hooked(tx),
+          copyFrom: (table, columns, data) => {
+            hooks.copy?.(table, columns, data);
+            return tx.copyFrom(table, columns, data);
+          },
+        });
+        await hooks.beforeCommit?.();
+        return result;
+      }),
+  };
 }

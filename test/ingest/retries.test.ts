@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Database, Queryable, QueryOptions } from '../../src/storage/database.js';
 import { ADMIN_KEY, TEST_ENV } from '../helpers/app.js';
-import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
+import { databaseKinds, hookedDatabase, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
 
 /** The number of attempts api.md and the ingestion service promise before giving up. */
 const ATTEMPTS = 5;
@@ -23,20 +22,13 @@ describe.each(databaseKinds())('an upload whose processing keeps failing (%s dat
     const { db, postgis } = await workerDatabase(kind);
     await resetDatabase(db);
     // Every sample write fails with an internal error (XX000: neither transient nor about the data).
-    const failing = (target: Queryable) =>
-      ((text: string, params?: unknown[], options?: QueryOptions) => {
-        if (broken && text.includes('json_to_recordset')) {
-          writes += 1;
-          return Promise.reject(Object.assign(new Error('internal error in the writer'), { code: 'XX000' }));
-        }
-        return target.query(text, params, options);
-      }) as Database['query'];
-    const faulty: Database = {
-      ...db,
-      query: failing(db),
-      // Samples are written inside transactions (one per chunk).
-      transaction: (fn) => db.transaction((tx) => fn({ ...tx, query: failing(tx) })),
-    };
+    const faulty = hookedDatabase(db, {
+      query: (text) => {
+        if (!broken || !text.includes('json_to_recordset')) return;
+        writes += 1;
+        throw Object.assign(new Error('internal error in the writer'), { code: 'XX000' });
+      },
+    });
     const config = loadConfig({ ...TEST_ENV, INGEST_WORKERS: '1', INGEST_POLL_INTERVAL_MS: '20', INGEST_SYNC_BUDGET_MS: '600000' });
     app = await buildApp(config, { db: faulty, logger: silent, redis: null, postgis });
     await app.services.keys.bootstrap();

@@ -10,10 +10,10 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { Database, Queryable, Transaction } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
 import { UNCLAIMED_USER } from '../../src/storage/repositories/users.js';
 import { ADMIN_KEY, createTestApp, TEST_ENV, type TestApp } from '../helpers/app.js';
-import { databaseKinds, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
+import { databaseKinds, hookedDatabase, silent, workerDatabase, type DatabaseKind } from '../helpers/databases.js';
 import { FIXTURES_DIR, readFixture } from '../helpers/fixtures.js';
 import { scrape, total } from '../helpers/prometheus.js';
 import { testServices } from '../helpers/services.js';
@@ -62,18 +62,9 @@ async function stopApp(t: TestApp): Promise<void> {
   await t.close();
 }
 
-/** The same database, with `hook` run before each write of an ingestion row, in or out of a transaction. */
-function beforeArchiveWrite(db: Database, hook: () => Promise<void>): Database {
-  const hooked = (q: Queryable) => async (text: string, params?: unknown[]) => {
-    if (text.includes('INSERT INTO raw_ingestions')) await hook();
-    return q.query(text, params);
-  };
-  return {
-    ...db,
-    query: hooked(db),
-    transaction: (fn) => db.transaction((tx) => fn({ query: hooked(tx), copyFrom: tx.copyFrom.bind(tx) } as Transaction)),
-  } as Database;
-}
+/** The same database, with `hook` run before each write of an ingestion row (written in a transaction, with the duplicate check). */
+const beforeArchiveWrite = (db: Database, hook: () => Promise<void>): Database =>
+  hookedDatabase(db, { query: (text) => (text.includes('INSERT INTO raw_ingestions') ? hook() : undefined) });
 
 /** Ends the broker's session for this client id, so test runs leave nothing behind. */
 async function forgetSession(clientId: string): Promise<void> {

@@ -6,13 +6,12 @@
  * and a writer that meets rows another one inserted after its look-up writes again.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
-import type { EcgRecord, HealthRecord, HeartRateRecord, QuantityRecord, Rejection } from '../../src/ingest/records.js';
+import type { EcgRecord, HealthRecord, HeartRateRecord, QuantityRecord } from '../../src/ingest/records.js';
 import type { Database } from '../../src/storage/database.js';
 import { readColumns, TABLES, type TableSpec } from '../../src/storage/samples/tables.js';
 import { COPY_MIN_ROWS } from '../../src/storage/samples/upsert.js';
-import { createSampleWriter, type Outcome } from '../../src/storage/samples/writer.js';
-import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
+import { databaseKinds, hookedDatabase, resetDatabase, workerDatabase } from '../helpers/databases.js';
+import { writeRecords } from '../helpers/writer.js';
 import { until } from '../helpers/until.js';
 
 const minute = (month: number, i: number) => new Date(Date.UTC(2024, month, 1) + i * 60_000);
@@ -26,8 +25,6 @@ const quantity = (type: string, start: Date, value: number, source = 'Watch', ex
   kind: 'quantity', type, start, end: start, source, qualifier: '', value, unit: 'count', sentValue: value, sentUnit: 'count', extra, raw: { type, value },
 });
 
-type Counts = Record<string, Record<Outcome | 'rejected', number>>;
-
 describe.each(databaseKinds())('chunks written by COPY (%s database)', (kind) => {
   let db: Database;
   let userId: string;
@@ -40,33 +37,7 @@ describe.each(databaseKinds())('chunks written by COPY (%s database)', (kind) =>
   });
   afterAll(() => resetDatabase(db));
 
-  /** Writes the records in chunks of `chunkSize`; returns the counts per type and the rejections. */
-  async function write(records: HealthRecord[], chunkSize = COPY_MIN_ROWS * 2, target = db) {
-    const counts: Counts = {};
-    const rejected: Rejection[] = [];
-    const count = (type: string, outcome: Outcome | 'rejected', n: number) => {
-      counts[type] ??= { inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
-      counts[type][outcome] += n;
-    };
-    const writer = createSampleWriter({
-      db: target,
-      userId,
-      ingestionId: null,
-      batch: { ...loadConfig({}).batch, chunkSize, initialBackoffMs: 1 },
-      postgis: false,
-      logger: silent,
-      sink: {
-        outcome: count,
-        reject: (rejection) => {
-          count(rejection.type, 'rejected', 1);
-          rejected.push(rejection);
-        },
-      },
-    });
-    for (const record of records) await writer.add(record);
-    await writer.finish();
-    return { counts, rejected };
-  }
+  const write = (records: HealthRecord[], chunkSize = COPY_MIN_ROWS * 2, target = db) => writeRecords(target, userId, records, chunkSize);
 
   const storedCount = async (table: string) =>
     (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE user_id = $1`, [userId])).rows[0]!.n;
@@ -147,22 +118,18 @@ describe.each(databaseKinds())('chunks written by COPY (%s database)', (kind) =>
     // looked them up before they were committed, so its insert meets them (a unique violation) and must write again.
     let secondWaits = false;
     let firstMerged = false;
-    const first: Database = {
-      ...db,
-      transaction: (fn) =>
-        db.transaction(async (tx) => {
-          const result = await fn(tx);
-          firstMerged = true;
-          await until('the second merge to wait for the first', async () => {
-            const waiting = await db.query<{ n: number }>(
-              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO heart_rate_samples%'",
-            );
-            return waiting.rows[0]!.n > 0;
-          });
-          secondWaits = true;
-          return result;
-        }),
-    };
+    const first = hookedDatabase(db, {
+      beforeCommit: async () => {
+        firstMerged = true;
+        await until('the second merge to wait for the first', async () => {
+          const waiting = await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO heart_rate_samples%'",
+          );
+          return waiting.rows[0]!.n > 0;
+        });
+        secondWaits = true;
+      },
+    });
     const firstDone = write(records, records.length, first);
     // Its transaction's last statement is the rollups' (not the merge): wait on the writer itself.
     await until('the first merge to be sent', async () => firstMerged);

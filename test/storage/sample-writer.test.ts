@@ -3,11 +3,10 @@
  * transient errors are retried, and duplicates within a payload collapse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
-import type { HeartRateRecord, Rejection } from '../../src/ingest/records.js';
-import type { Database, QueryOptions, Transaction } from '../../src/storage/database.js';
-import { createSampleWriter, type Outcome } from '../../src/storage/samples/writer.js';
-import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
+import type { HeartRateRecord } from '../../src/ingest/records.js';
+import type { Database } from '../../src/storage/database.js';
+import { databaseKinds, hookedDatabase, resetDatabase, workerDatabase } from '../helpers/databases.js';
+import { writeRecords } from '../helpers/writer.js';
 
 const heartRate = (minute: number, bpm: number, source = 'Watch'): HeartRateRecord => {
   const start = new Date(Date.UTC(2024, 2, 1, 0, minute));
@@ -24,22 +23,10 @@ describe.each(databaseKinds())('the sample writer (%s database)', (kind) => {
   });
   afterAll(() => resetDatabase(db));
 
-  async function write(records: HeartRateRecord[], target: Database = db, chunkSize = 4) {
-    const outcomes: Record<Outcome, number> = { inserted: 0, updated: 0, unchanged: 0 };
-    const rejected: Rejection[] = [];
-    const writer = createSampleWriter({
-      db: target,
-      userId,
-      ingestionId: null,
-      batch: { ...loadConfig({}).batch, chunkSize, initialBackoffMs: 1 },
-      postgis: false,
-      logger: silent,
-      sink: { outcome: (_type, outcome, n) => (outcomes[outcome] += n), reject: (r) => rejected.push(r) },
-    });
-    for (const record of records) await writer.add(record);
-    await writer.finish();
-    return { outcomes, rejected };
-  }
+  const write = async (records: HeartRateRecord[], target: Database = db, chunkSize = 4) => {
+    const { counts, rejected } = await writeRecords(target, userId, records, chunkSize);
+    return { outcomes: counts.heart_rate ?? { inserted: 0, updated: 0, unchanged: 0, rejected: 0 }, rejected };
+  };
 
   it('rejects a row that breaks a CHECK constraint alone, with the database reason, and stores its chunk', async () => {
     const records = Array.from({ length: 10 }, (_, i) => heartRate(i, 60 + i));
@@ -55,26 +42,18 @@ describe.each(databaseKinds())('the sample writer (%s database)', (kind) => {
 
   it('collapses duplicates within a payload, last one wins, and counts them so the total adds up', async () => {
     const { outcomes } = await write([heartRate(100, 70), heartRate(100, 70), heartRate(101, 70), heartRate(101, 75)], db, 100);
-    expect(outcomes).toEqual({ inserted: 2, updated: 1, unchanged: 1 });
+    expect(outcomes).toEqual({ inserted: 2, updated: 1, unchanged: 1, rejected: 0 });
     const row = await db.query<{ avg: number }>("SELECT avg FROM heart_rate_samples WHERE user_id = $1 AND start_at = '2024-03-01T01:41:00Z'", [userId]);
     expect(row.rows[0]!.avg).toBe(75);
   });
 
   it('retries a chunk after a transient error (serialisation failure) and stores it once', async () => {
     let failures = 1;
-    const flaky: Database = {
-      ...db,
-      transaction: (fn) =>
-        db.transaction((tx) =>
-          fn({
-            ...tx,
-            query: (async (text: string, params?: unknown[], options?: QueryOptions) => {
-              if (text.includes('json_to_recordset') && failures-- > 0) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
-              return tx.query(text, params, options);
-            }) as Transaction['query'],
-          }),
-        ),
-    };
+    const flaky = hookedDatabase(db, {
+      query: (text) => {
+        if (text.includes('json_to_recordset') && failures-- > 0) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+      },
+    });
     const { outcomes } = await write([heartRate(200, 80), heartRate(201, 81)], flaky);
     expect(outcomes.inserted).toBe(2);
     expect(failures).toBe(-1);

@@ -5,12 +5,11 @@
  * of history (110 ms of database CPU per 100-sample upload against 5 years).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
 import type { HeartRateRecord } from '../../src/ingest/records.js';
-import type { Database, QueryOptions, Transaction } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
 import { COPY_MIN_ROWS } from '../../src/storage/samples/upsert.js';
-import { createSampleWriter } from '../../src/storage/samples/writer.js';
-import { databaseKinds, resetDatabase, silent, workerDatabase } from '../helpers/databases.js';
+import { databaseKinds, hookedDatabase, resetDatabase, workerDatabase } from '../helpers/databases.js';
+import { writeRecords } from '../helpers/writer.js';
 
 const heartRate = (month: number, minute: number, bpm: number): HeartRateRecord => {
   const start = new Date(Date.UTC(2023, month, 10, 0, minute));
@@ -48,34 +47,12 @@ describe.each(databaseKinds())('writing a chunk into one month of a long history
   /** Writes the records; returns what the writer sent in the transaction of its last chunk, COPY input included. */
   async function write(records: HeartRateRecord[]) {
     let sent: Call[] = [];
-    const watched: Database = {
-      ...db,
-      transaction: (fn) =>
-        db.transaction((tx) => {
-          sent = [];
-          return fn({
-            query: (async (text: string, params?: unknown[], options?: QueryOptions) => {
-              sent.push({ text, params: params ?? [] });
-              return tx.query(text, params, options);
-            }) as Transaction['query'],
-            copyFrom: (table, columns, data) => {
-              sent.push({ copy: [table, columns, data] });
-              return tx.copyFrom(table, columns, data);
-            },
-          });
-        }),
-    };
-    const writer = createSampleWriter({
-      db: watched,
-      userId,
-      ingestionId: null,
-      batch: loadConfig({}).batch,
-      postgis: false,
-      logger: silent,
-      sink: { outcome: () => undefined, reject: () => undefined },
+    const watched = hookedDatabase(db, {
+      transaction: () => (sent = []),
+      query: (text, params) => void sent.push({ text, params }),
+      copy: (table, columns, data) => void sent.push({ copy: [table, columns, data] }),
     });
-    for (const record of records) await writer.add(record);
-    await writer.finish();
+    await writeRecords(watched, userId, records);
     return sent;
   }
 
