@@ -12,6 +12,7 @@ import { keyView } from '../http/schemas/keys.js';
 import { userView } from '../http/schemas/users.js';
 import { SETTINGS } from '../config/schema.js';
 import { deleteStoredPepper, embeddedPepperFile, storedPepper, writePepperFile } from '../auth/pepper.js';
+import { NO_LIMIT } from '../ingest/body.js';
 import type { Progress } from '../ingest/process.js';
 import { ingestionsRepository } from '../storage/repositories/ingestions.js';
 import { apiKeysRepository, type Scope } from '../storage/repositories/api-keys.js';
@@ -267,7 +268,7 @@ export async function importAppleHealthCommand(config: Config, file: string, own
       }
     }
     // Archived as it is read: an export of several GB is never held in memory.
-    const body = await backend.ingest.receive(user.id, counted(openInput(file), (read) => progress.update(read, 0)), null, Infinity);
+    const body = await backend.ingest.receive(user.id, counted(openInput(file), (read) => progress.update(read, 0)), null, NO_LIMIT);
     const options = { budgetMs: Infinity, onProgress: ({ bytesDone, samplesDone }: Progress) => progress.update(bytesDone, samplesDone) };
     const { ingestion, duplicateOf } = await backend.ingest.ingest(
       { userId: user.id, keyId: null, source: 'cli', userAgent: 'health-export-cli', headers: {}, format: 'apple_health' },

@@ -54,11 +54,20 @@ export function checkEncoding(header: string | undefined): 'gzip' | null {
 }
 
 /** No `Connection: close`: the rest of the body is discarded instead (see discardRest). */
-export function tooLarge(limitBytes: number): AppError {
-  return new AppError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${limitBytes / 1024 / 1024} MB (MAX_PAYLOAD_MB, counted after decompression)`);
+/** How large a body may be, counted after decompression, and the setting that says so (the refusal names it). */
+export interface BodyLimit {
+  bytes: number;
+  setting: string;
 }
 
-export type BodyStream = AsyncIterable<Buffer | Uint8Array>;
+/** For bodies already in memory or on the server's own disk (MQTT's own limit came first; the CLI's files). */
+export const NO_LIMIT: BodyLimit = { bytes: Infinity, setting: '' };
+
+export function tooLarge(limit: BodyLimit): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${limit.bytes / 1024 / 1024} MB (${limit.setting})`);
+}
+
+export type BodyStream = AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>;
 
 /**
  * Reads and drops what a refused client is still sending, so that it then gets
@@ -130,7 +139,7 @@ function chunker(sink: ChunkSink) {
  * the pipeline tears down its own stages, but the request must stay open, or
  * the socket would go with it and the client would never see the 413.
  */
-export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limitBytes: number, sink: ChunkSink): Promise<ReceivedBody> {
+export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limit: BodyLimit, sink: ChunkSink): Promise<ReceivedBody> {
   const source = stream instanceof Readable ? stream : Readable.from(stream);
   const archive = chunker(sink);
   const hash = createHash('sha256');
@@ -157,7 +166,7 @@ export async function readBody(stream: BodyStream, encoding: 'gzip' | null, limi
   const count = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > limitBytes) return done((failure = tooLarge(limitBytes)));
+      if (size > limit.bytes) return done((failure = tooLarge(limit)));
       hash.update(chunk);
       if (size <= KEEP_BYTES) kept.push(chunk);
       done(null, chunk);

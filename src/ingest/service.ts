@@ -11,7 +11,6 @@
  * leaves chunks without an ingestion, which the sweep deletes.
  */
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Metrics } from '../monitoring/metrics.js';
@@ -19,7 +18,7 @@ import { AppError } from '../shared/errors.js';
 import type { Database } from '../storage/database.js';
 import { archiveRepository } from '../storage/repositories/archive.js';
 import { ingestionsRepository, type IngestionRow, type IngestionSource } from '../storage/repositories/ingestions.js';
-import { archiveSource, bufferSource, readBody, type BodySource, type BodyStream, type ReceivedBody } from './body.js';
+import { archiveSource, bufferSource, NO_LIMIT, readBody, type BodyLimit, type BodySource, type BodyStream, type ReceivedBody } from './body.js';
 import { createBudget } from './budget.js';
 import { processBody, type Progress } from './process.js';
 
@@ -322,9 +321,10 @@ export function createIngestService(deps: {
   return {
     /**
      * Reads a body and archives it as it arrives, under the id its ingestion will
-     * have; on any refusal or failure its chunks are deleted again.
+     * have; on any refusal or failure its chunks are deleted again. No stream (a
+     * request without a body) is an empty body: the parser says so.
      */
-    async receive(userId: string, stream: BodyStream, encoding: 'gzip' | null, limitBytes: number): Promise<ArchivedBody> {
+    async receive(userId: string, stream: BodyStream | undefined, encoding: 'gzip' | null, limit: BodyLimit): Promise<ArchivedBody> {
       const id = randomUUID();
       const sink = async (seq: number, data: Buffer) => {
         await archives.writeChunk(userId, id, seq, data);
@@ -332,7 +332,7 @@ export function createIngestService(deps: {
         logger.trace({ upload: id, seq, bytes: data.length }, 'archive chunk written');
       };
       try {
-        return { id, ...(await readBody(stream, encoding, limitBytes, sink)) };
+        return { id, ...(await readBody(stream ?? [], encoding, limit, sink)) };
       } catch (error) {
         await archives.deleteChunks(userId, id).catch(() => undefined);
         throw error;
@@ -346,7 +346,7 @@ export function createIngestService(deps: {
 
     /** `receive` for a body already in memory (an MQTT message, a file the CLI read). */
     receiveBytes(userId: string, bytes: Buffer): Promise<ArchivedBody> {
-      return this.receive(userId, Readable.from([bytes]), null, Infinity);
+      return this.receive(userId, [bytes], null, NO_LIMIT);
     },
 
     /**

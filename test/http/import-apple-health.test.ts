@@ -4,6 +4,7 @@
  * XML is found whatever its name (zip64 too), importing again changes nothing,
  * and a day covered by the export and the app is not counted twice.
  */
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import {
@@ -224,6 +225,15 @@ describe.each(databaseKinds())('importing an Apple Health export (%s database)',
       const big = await send(exportXml(`<!-- ${'x'.repeat(1024 * 1024)} -->\n`));
       expect(big.statusCode).toBe(413);
       expect(big.json().error.message).toMatch(/IMPORT_MAX_MB/);
+      // Streamed without a Content-Length: refused once the archive passes the limit, naming the same setting.
+      const streamed = await limited.app.inject({
+        method: 'POST',
+        url: '/api/v1/import/apple-health',
+        headers: { authorization: `Bearer ${user.key}`, 'content-type': 'application/xml' },
+        payload: Readable.from([Buffer.from(exportXml(`<!-- ${'y'.repeat(1024 * 1024)} -->\n`))]),
+      });
+      expect(streamed.statusCode).toBe(413);
+      expect(streamed.json().error.message).toBe('body is larger than the limit of 1 MB (IMPORT_MAX_MB)');
       for (let i = 0; i < 2; i++) expect((await send(exportXml(`<!-- ${i} ${'x'.repeat(900 * 1024)} -->\n`))).statusCode).toBe(202);
       const third = await send(exportXml(`<!-- 3 ${'x'.repeat(900 * 1024)} -->\n`));
       expect(third.statusCode).toBe(413);

@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { discardRest, tooLarge, type BodyStream } from '../../ingest/body.js';
+import { discardRest, tooLarge, type BodyLimit, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError } from '../../shared/errors.js';
 import { ingestionsRepository } from '../../storage/repositories/ingestions.js';
@@ -69,7 +69,7 @@ const importRoutes: FastifyPluginAsyncZod = async (app) => {
         if (!EXPORT_TYPES.test(contentType)) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(contentType)} is not accepted here; send the export as application/zip or application/xml`);
         }
-        if (declared > importMaxBytes) throw importTooLarge(importMaxBytes);
+        if (declared > importMaxBytes) throw tooLarge({ bytes: importMaxBytes, setting: 'IMPORT_MAX_MB' });
         const used = await ingestions.importedBytesSince(upload.userId, new Date(Date.now() - DAY_MS));
         const left = importMaxBytesPerUserPerDay - used;
         if (declared > left || left <= 0) {
@@ -78,11 +78,10 @@ const importRoutes: FastifyPluginAsyncZod = async (app) => {
             `this upload would pass the ${importMaxBytesPerUserPerDay / MB} MB of exports a user may import in 24 hours (IMPORT_MAX_MB_PER_USER_PER_DAY; ${Math.round(used / MB)} MB used)`,
           );
         }
-        const limit = Math.min(importMaxBytes, left);
+        const limit: BodyLimit =
+          importMaxBytes <= left ? { bytes: importMaxBytes, setting: 'IMPORT_MAX_MB' } : { bytes: left, setting: 'what is left today of IMPORT_MAX_MB_PER_USER_PER_DAY' };
         // Archived in chunks as it arrives: nothing holds more than a chunk of the export.
-        const body = await ingest.receive(upload.userId, (request.body as BodyStream | undefined) ?? emptyStream(), null, limit).catch((error: unknown) => {
-          throw error instanceof AppError && error.code === 'PAYLOAD_TOO_LARGE' ? importTooLarge(limit) : error;
-        });
+        const body = await ingest.receive(upload.userId, request.body as BodyStream | undefined, null, limit);
         if (body.size === 0) {
           await ingest.discard(upload.userId, body);
           throw new AppError('BAD_REQUEST', 'body is empty; send export.zip or export.xml');
@@ -113,13 +112,5 @@ function withoutRequestTimeout(socket: Socket | null | undefined): void {
   (socket as (Socket & { parser?: { remove?: () => void } | null }) | null | undefined)?.parser?.remove?.();
 }
 
-function importTooLarge(limitBytes: number): AppError {
-  const error = tooLarge(limitBytes);
-  return new AppError('PAYLOAD_TOO_LARGE', `body is larger than the limit of ${limitBytes / MB} MB (IMPORT_MAX_MB, or what is left of IMPORT_MAX_MB_PER_USER_PER_DAY)`, error.headers);
-}
-
-async function* emptyStream(): AsyncGenerator<Buffer> {
-  // A request without a body: refused as empty.
-}
 
 export default importRoutes;

@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { hasScope } from '../../auth/key-service.js';
-import { checkEncoding, discardRest, tooLarge, type BodyStream } from '../../ingest/body.js';
+import { checkEncoding, discardRest, tooLarge, type BodyLimit, type BodyStream } from '../../ingest/body.js';
 import { keptHeaders, type Upload } from '../../ingest/service.js';
 import { AppError, notFound } from '../../shared/errors.js';
 import { usersRepository } from '../../storage/repositories/users.js';
@@ -75,7 +75,7 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const principal = principalOf(request);
       const { ingest } = app.services;
-      const limit = app.config.ingest.maxPayloadBytes;
+      const limit: BodyLimit = { bytes: app.config.ingest.maxPayloadBytes, setting: 'MAX_PAYLOAD_MB, counted after decompression' };
       const owner = request.query.user_id;
       if (owner !== undefined) {
         if (!hasScope(principal, 'admin')) throw new AppError('FORBIDDEN', 'user_id: only an admin key may ingest for another user');
@@ -99,8 +99,8 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type charset ${JSON.stringify(charset)} is not accepted; JSON must be sent as UTF-8`);
         }
         const encoding = checkEncoding(request.headers['content-encoding']);
-        if (encoding === null && declared(request) > limit) throw tooLarge(limit);
-        const body = await ingest.receive(upload.userId, (request.body as BodyStream | undefined) ?? emptyStream(), encoding, limit);
+        if (encoding === null && declared(request) > limit.bytes) throw tooLarge(limit);
+        const body = await ingest.receive(upload.userId, request.body as BodyStream | undefined, encoding, limit);
         const { ingestion, duplicateOf } = await ingest.ingest(upload, body, { log: request.log as Logger });
         if (ingestion.status === 'failed' && ingestion.error && !duplicateOf) {
           const code = ingestion.error.code as 'INVALID_JSON' | 'UNPROCESSABLE_PAYLOAD';
@@ -120,10 +120,6 @@ const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
 
 function declared(request: { headers: Record<string, unknown> }): number {
   return Number(request.headers['content-length'] ?? 0);
-}
-
-async function* emptyStream(): AsyncGenerator<Buffer> {
-  // A request without a body: readBody sees zero bytes and the parser says so.
 }
 
 export default ingestRoutes;
