@@ -23,23 +23,23 @@ export interface Budget {
  * slice within milliseconds: they count against the bytes in flight only, so a large
  * upload being processed never turns them into 202s.
  */
-export const SMALL_BODY_BYTES = 1024 * 1024;
+const SMALL_BODY_BYTES = 1024 * 1024;
 
 export function createBudget(limits: { maxConcurrent: number; maxBytes: number }, onRoom: () => void = () => undefined): Budget {
   let running = 0;
   let bytes = 0;
   // A body larger than the whole budget would never fit: it runs alone instead.
-  const room = () => (running >= limits.maxConcurrent ? 0 : running === 0 ? Infinity : limits.maxBytes - bytes);
+  const room = (small: boolean) => (running === 0 ? Infinity : !small && running >= limits.maxConcurrent ? 0 : limits.maxBytes - bytes);
   return {
     tryTake(size) {
-      const free = size <= SMALL_BODY_BYTES ? (running === 0 ? Infinity : limits.maxBytes - bytes) : room();
+      const free = room(size <= SMALL_BODY_BYTES);
       if (free <= 0 || size > free) return false;
       running += 1;
       bytes += size;
       return true;
     },
     reserve() {
-      const free = room();
+      const free = room(false);
       if (free <= 0) return null;
       running += 1;
       return free;
