@@ -7,7 +7,7 @@
  */
 import pino from 'pino';
 import { loadConfig } from '../../src/config/config.js';
-import { detectFormat, parseJson } from '../../src/ingest/process.js';
+import { parseHae } from '../../src/ingest/hae/parse.js';
 import type { HealthRecord } from '../../src/ingest/records.js';
 import { createPostgresDatabase, type Database, type QueryOptions } from '../../src/storage/database.js';
 import { createSampleWriter } from '../../src/storage/samples/writer.js';
@@ -48,7 +48,7 @@ const rollback = new Error('rollback');
 async function explainFirstChunk(db: Database): Promise<ExplainFigure & { copyMs: number }> {
   const config = loadConfig({});
   const generated = generateHaePayload({ samples: 40_000, seed: 4242, start: Date.UTC(2023, 5, 1) });
-  const { items } = detectFormat(parseJson(Buffer.from(JSON.stringify(generated.payload)), config.edge.json), { limits: config.ingest.limits, now: new Date() });
+  const items = parseHae(generated.payload, { limits: config.ingest.limits, now: new Date() });
   const user = await db.query<{ id: string }>(`INSERT INTO users (email) VALUES ('explain-${Date.now()}@example.com') RETURNING id`);
   let figure: (ExplainFigure & { copyMs: number }) | null = null;
   const explaining: Database = {

@@ -21,13 +21,11 @@ import { ingestionsRepository, type Counts } from '../storage/repositories/inges
 import { erasuresFor } from '../storage/erasure.js';
 import { createSampleWriter } from '../storage/samples/writer.js';
 import { appleHealthBatches } from './apple-health/parse.js';
-import { neitherFormat, type Format as JsonFormat } from './body-plan.js';
+import type { Format as JsonFormat } from './body-plan.js';
 import type { BodySource } from './body.js';
-import { isHaePayload, parseHae } from './hae/parse.js';
 import { JsonScanner, firstInvalidUtf8, type JsonLimits } from './json-guard.js';
 import { parseOffThread, type ParsedBatch } from './parse-thread.js';
-import type { ParseContext, ParsedItem, Rejection, ValidationCategory } from './records.js';
-import { isStandardPayload, parseStandard } from './standard/parse.js';
+import type { ParseContext, Rejection, ValidationCategory } from './records.js';
 import { Tally } from './tally.js';
 
 export type Format = JsonFormat | 'apple_health';
@@ -68,13 +66,6 @@ export function parseJson(bytes: Buffer, limits: JsonLimits): unknown {
   scanner.write(bytes);
   scanner.end();
   return JSON.parse(bytes.toString('utf8'));
-}
-
-/** A whole payload's format and samples (the bench's explain scenario; uploads are parsed a slice at a time). */
-export function detectFormat(body: unknown, ctx: ParseContext): { format: Format; items: Generator<ParsedItem> } {
-  if (isHaePayload(body)) return { format: 'hae', items: parseHae(body, ctx) };
-  if (isStandardPayload(body)) return { format: 'standard', items: parseStandard(body, ctx) };
-  throw neitherFormat();
 }
 
 export async function processBody(

@@ -31,18 +31,13 @@ export const HAE_ARRAYS: ReadonlyMap<string, ArrayParser> = new Map<string, Arra
   ['heartRateNotifications', parseHaeHeartRateNotifications],
 ]);
 
-/** An object with a `data` object: the only shape the app sends. */
-export function isHaePayload(body: unknown): boolean {
-  return isObject(body) && isObject(body.data);
-}
-
 /**
  * Every sample in the payload, stored or rejected. An array under `data` that
  * this server does not know (a newer app's) is not skipped: each of its entries
  * is rejected with a reason, so it is counted and can be reprocessed once a
  * parser for it exists. Other unknown keys under `data` are not samples.
  *
- * Throws a TypeError when `body` is not an HAE payload (check `isHaePayload`).
+ * Throws a TypeError when `body` is not an HAE payload (an object with a `data` object).
  */
 export function* parseHae(body: unknown, ctx: ParseContext): Generator<ParsedItem> {
   if (!isObject(body) || !isObject(body.data)) {

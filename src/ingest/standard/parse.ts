@@ -45,11 +45,7 @@ const _eventTypesMatch: Same<(typeof EVENT_TYPES)[number], EventType> = true;
 /** Names reserved for the non-metric kinds; a metric sample may not use them. */
 
 /** An object with a `samples` array. */
-export function isStandardPayload(body: unknown): boolean {
-  return isObject(body) && Array.isArray(body.samples);
-}
-
-/** Every sample, stored or rejected. Throws a TypeError when `body` is not a standard payload (check `isStandardPayload`). */
+/** Every sample, stored or rejected. Throws a TypeError when `body` is not a standard payload (an object with a `samples` array). */
 export function* parseStandard(body: unknown, ctx: ParseContext): Generator<ParsedItem> {
   if (!isObject(body) || !Array.isArray(body.samples)) {
     throw new TypeError('not a standard-format payload: expected an object with a "samples" array');
